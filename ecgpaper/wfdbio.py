@@ -1,0 +1,322 @@
+"""Tolerant WFDB header parsing and Challenge-format record writing.
+
+Hidden Challenge headers keep only part of each line (no initial values, no
+checksums, no demographics), and real headers carry odd fields; the parser
+here reads what is there and names the record and the field when something
+needed is missing. Signals inside the project are float arrays
+``(n_samples, n_leads)`` in mV; conversion to digital units happens only in
+:func:`write_record`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ecgpaper.constants import DEFAULT_ADC_GAIN, DEFAULT_FMT, DIGITAL_MAX, DIGITAL_MIN
+
+
+class HeaderError(ValueError):
+    """A header lacks a field that is needed; the message names record and field."""
+
+
+@dataclass
+class Header:
+    """The parts of a WFDB header the project uses.
+
+    Attributes
+    ----------
+    record_name : str
+        Name on the record line.
+    num_signals : int
+    fs_hz : float
+        Sampling frequency.
+    num_samples : int or None
+        Samples per signal; ``None`` when the header omits it.
+    file_names, formats, units, lead_names : list of str
+        One entry per signal line.
+    gains, baselines : list of float
+        ADC gain (units per mV) and baseline; WFDB defaults (200, 0) when absent.
+    comments : list of str
+        Comment lines without the leading ``#`` and surrounding whitespace.
+    """
+
+    record_name: str
+    num_signals: int
+    fs_hz: float
+    num_samples: int | None
+    file_names: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
+    gains: list[float] = field(default_factory=list)
+    baselines: list[float] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    lead_names: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+    def comment_value(self, key: str) -> str | None:
+        """Value of the first ``# key: value`` comment, or ``None`` (case-insensitive key)."""
+        key_l = key.lower()
+        for line in self.comments:
+            name, sep, value = line.partition(":")
+            if sep and name.strip().lower() == key_l:
+                return value.strip()
+        return None
+
+    @property
+    def labels(self) -> list[str] | None:
+        """Labels of all ``# Labels:`` lines; ``None`` if there is none, ``[]`` if empty."""
+        found = False
+        labels: list[str] = []
+        for line in self.comments:
+            name, sep, value = line.partition(":")
+            if sep and name.strip() == "Labels":
+                found = True
+                labels += [x.strip() for x in value.split(",") if x.strip()]
+        return labels if found else None
+
+    @property
+    def image_files(self) -> list[str]:
+        """File names on ``# Image:`` lines, in order."""
+        files: list[str] = []
+        for line in self.comments:
+            name, sep, value = line.partition(":")
+            if sep and name.strip() == "Image":
+                files += [x.strip() for x in value.split(",") if x.strip()]
+        return files
+
+
+_GAIN_RE = re.compile(r"^([-+0-9.eE]+)?(?:\(([-+0-9]+)\))?(?:/(\S+))?$")
+
+
+def parse_header(text: str, record: str = "<header>") -> Header:
+    """Parse WFDB header text, tolerating missing optional fields.
+
+    Parameters
+    ----------
+    text : str
+        Header text.
+    record : str
+        Record path or name, used in error messages.
+
+    Returns
+    -------
+    Header
+
+    Raises
+    ------
+    HeaderError
+        When the record line, the signal count or the sampling frequency is
+        missing or unreadable, or when there are fewer signal lines than signals.
+
+    Examples
+    --------
+    >>> h = parse_header("r1 2 500 5000\\nr1.dat 16 1000.0(0)/mV 16 0   I\\nr1.dat 16 1000/mV 16 0 0 0 0 II\\n# Labels: NORM")
+    >>> h.fs_hz, h.num_samples, h.lead_names, h.gains, h.labels
+    (500.0, 5000, ['I', 'II'], [1000.0, 1000.0], ['NORM'])
+    """
+    lines = [ln.strip() for ln in text.splitlines()]
+    comments = [ln.lstrip("#").strip() for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not body:
+        raise HeaderError(f"{record}: header has no record line")
+    parts = body[0].split()
+    name = parts[0].split("/")[0]
+    if len(parts) < 2:
+        raise HeaderError(f"{record}: record line lacks the number of signals")
+    try:
+        num_signals = int(parts[1])
+    except ValueError as exc:
+        raise HeaderError(f"{record}: number of signals {parts[1]!r} is not an integer") from exc
+    fs_hz = 250.0  # WFDB's default when the field is absent
+    if len(parts) >= 3:
+        try:
+            fs_hz = float(parts[2].split("/")[0].split("(")[0])
+        except ValueError as exc:
+            raise HeaderError(f"{record}: sampling frequency {parts[2]!r} is not a number") from exc
+    num_samples = None
+    if len(parts) >= 4:
+        try:
+            num_samples = int(float(parts[3]))
+        except ValueError:
+            num_samples = None
+    signal_lines = body[1:1 + num_signals]
+    if len(signal_lines) < num_signals:
+        raise HeaderError(
+            f"{record}: header declares {num_signals} signals but has {len(signal_lines)} signal lines"
+        )
+    header = Header(name, num_signals, fs_hz, num_samples, comments=comments)
+    for i, line in enumerate(signal_lines):
+        fields = line.split()
+        header.file_names.append(fields[0])
+        header.formats.append(fields[1] if len(fields) > 1 else "16")
+        gain, baseline, units = DEFAULT_ADC_GAIN / 5.0, 0.0, "mV"  # WFDB default gain is 200
+        if len(fields) > 2:
+            match = _GAIN_RE.match(fields[2])
+            if match is None:
+                raise HeaderError(f"{record}: signal {i + 1}: unreadable gain field {fields[2]!r}")
+            if match.group(1):
+                gain = float(match.group(1)) or DEFAULT_ADC_GAIN / 5.0
+            if match.group(2):
+                baseline = float(match.group(2))
+            elif len(fields) > 4:
+                try:
+                    baseline = float(fields[4])  # no explicit baseline: it equals ADC zero
+                except ValueError:
+                    pass
+            if match.group(3):
+                units = match.group(3)
+        header.gains.append(gain)
+        header.baselines.append(baseline)
+        header.units.append(units)
+        # The description is the last field when the line has more than 8 fields,
+        # or when the initial value / checksum / block size are blank (hidden data).
+        header.lead_names.append(fields[-1] if len(fields) >= 6 else f"ch{i + 1}")
+    return header
+
+
+def read_header(record: str | os.PathLike) -> Header:
+    """Read and parse ``<record>.hea`` (``record`` given without extension)."""
+    path = Path(str(record) + ".hea")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise HeaderError(f"{record}: cannot read header: {exc}") from exc
+    return parse_header(text, str(record))
+
+
+def to_digital(signal_mv: np.ndarray, gains: Sequence[float], baselines: Sequence[float]) -> np.ndarray:
+    """Convert a physical signal to int16 digital units, NaN to WFDB's invalid code.
+
+    Values are clipped to the 16-bit range [-32767, 32767] so that no sample
+    can overflow or be mistaken for the invalid code -32768; ``inf`` clips too.
+    """
+    x = np.asarray(signal_mv, dtype=np.float64)
+    d = x * np.asarray(gains, dtype=np.float64) + np.asarray(baselines, dtype=np.float64)
+    invalid = np.isnan(d)
+    d = np.clip(np.round(np.nan_to_num(d, nan=0.0)), DIGITAL_MIN, DIGITAL_MAX).astype(np.int16)
+    d[invalid] = -32768
+    return d
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def format_header(
+    record_name: str,
+    fs_hz: float,
+    num_samples: int,
+    lead_names: Sequence[str],
+    comments: Sequence[str] = (),
+    digital: np.ndarray | None = None,
+    gains: Sequence[float] | None = None,
+    baselines: Sequence[float] | None = None,
+    units: Sequence[str] | None = None,
+    signal_file: str | None = None,
+) -> str:
+    """Header text in the Challenge layout (format 16, one ``.dat`` for all leads).
+
+    With ``digital`` given, initial values and checksums are filled in as
+    ``wfdb`` computes them; without, they are left blank as in hidden headers.
+    """
+    n = len(lead_names)
+    gains = list(gains) if gains is not None else [DEFAULT_ADC_GAIN] * n
+    baselines = list(baselines) if baselines is not None else [0.0] * n
+    units = list(units) if units is not None else ["mV"] * n
+    signal_file = signal_file or f"{record_name}.dat"
+    fs_text = f"{fs_hz:g}"
+    lines = [f"{record_name} {n} {fs_text} {num_samples}"]
+    for j, lead in enumerate(lead_names):
+        gain_text = f"{float(gains[j]):.1f}" if float(gains[j]).is_integer() else f"{gains[j]:g}"
+        fields = f"{signal_file} {DEFAULT_FMT} {gain_text}({int(baselines[j])})/{units[j]} 16 0"
+        if digital is not None:
+            col = digital[:, j].astype(np.int64)
+            init = int(col[0]) if len(col) else 0
+            checksum = int(((col.sum() + 32768) % 65536) - 32768)
+            lines.append(f"{fields} {init} {checksum} 0 {lead}")
+        else:
+            lines.append(f"{fields}   {lead}")
+    lines += [f"# {c}" for c in comments]
+    return "\n".join(lines) + "\n"
+
+
+def write_record(
+    record: str | os.PathLike,
+    signal_mv: np.ndarray,
+    fs_hz: float,
+    lead_names: Sequence[str],
+    comments: Sequence[str] = (),
+    gains: Sequence[float] | None = None,
+    baselines: Sequence[float] | None = None,
+    units: Sequence[str] | None = None,
+) -> None:
+    """Write a Challenge-format WFDB record (``.dat`` format 16 + ``.hea``), atomically.
+
+    Parameters
+    ----------
+    record : path-like
+        Output path without extension; the record name is its last component.
+    signal_mv : ndarray, shape (n_samples, n_leads)
+        Physical signal in mV; NaN is written as WFDB's invalid sample.
+    fs_hz : float
+    lead_names : sequence of str
+    comments : sequence of str
+        Comment lines without ``#`` (e.g. ``"Labels: NORM"``).
+    gains, baselines, units : sequences, optional
+        Per lead; default 1000 per mV, 0, ``mV``.
+
+    Examples
+    --------
+    >>> import tempfile, wfdb
+    >>> d = tempfile.mkdtemp()
+    >>> x = np.zeros((500, 2)); x[100, 1] = 1.5
+    >>> write_record(f"{d}/r", x, 500, ["I", "II"], ["Labels: NORM"])
+    >>> float(wfdb.rdrecord(f"{d}/r").p_signal[100, 1])
+    1.5
+    """
+    record = Path(record)
+    signal_mv = np.asarray(signal_mv, dtype=np.float64)
+    if signal_mv.ndim != 2 or signal_mv.shape[1] != len(lead_names):
+        raise ValueError(
+            f"{record}: signal shape {signal_mv.shape} does not match {len(lead_names)} lead names"
+        )
+    n = len(lead_names)
+    gains = list(gains) if gains is not None else [DEFAULT_ADC_GAIN] * n
+    baselines = list(baselines) if baselines is not None else [0.0] * n
+    digital = to_digital(signal_mv, gains, baselines)
+    name = record.name
+    text = format_header(name, fs_hz, signal_mv.shape[0], lead_names, comments, digital,
+                         gains, baselines, units)
+    atomic_write_bytes(record.parent / f"{name}.dat", digital.astype("<i2").tobytes())
+    atomic_write_bytes(record.parent / f"{name}.hea", text.encode("utf-8"))
+
+
+def read_signal(record: str | os.PathLike) -> tuple[np.ndarray, Header]:
+    """Read a record's physical signal (mV, NaN for invalid samples) and header.
+
+    Uses ``wfdb`` for the signal files, so every WFDB format and ``.mat``
+    (CinC 2020/2021) records load.
+    """
+    import wfdb
+
+    header = read_header(record)
+    rec = wfdb.rdrecord(str(record), physical=True)
+    signal = np.asarray(rec.p_signal, dtype=np.float64)
+    return signal, header
