@@ -1,0 +1,255 @@
+"""Command line: render every WFDB record under a folder into a Challenge-style folder.
+
+``python -m ecg_image_kit -i IN -o OUT [--config FILE.json|PRESET] [key=value ...]
+[-n N] [--seed S] [--jobs J] [--shard i/n] [--masks] [--yolo] [--masked-reference [DIR]]``
+
+OUT mirrors IN's sub-folders. Per record and image ``k``: ``<rec>-<k>.png`` and
+``<rec>-<k>.json``; optionally ``<rec>-<k>_mask.png`` (per-lead trace labels),
+``<rec>-<k>_centerline.png`` and ``<rec>-<k>.txt`` (YOLO boxes). The record's
+signal files are copied and its header is written with a ``# Image:`` line,
+so OUT is a Challenge training folder. The masked references (NaN where a
+sample is not drawn) go to a separate tree, ``DIR`` (default ``OUT`` +
+``_masked_reference`` beside OUT), as records ``<rec>-<k>``, so they never
+appear as extra records inside OUT.
+
+Seeds: image ``k`` of record ``rel`` (its path relative to IN) gets
+``SeedSequence([seed, rel, k])``, so outputs do not depend on ``--jobs`` or
+``--shard``. Finished outputs are skipped (resumable); files are written
+atomically; the header is written last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ecgpaper.constants import LEADS_12
+
+#: YOLO class ids: 0-11 lead traces (LEADS_12 order), 12-23 lead-name labels.
+YOLO_CLASSES: tuple[str, ...] = tuple(LEADS_12) + tuple(f"label_{x}" for x in LEADS_12)
+
+
+def image_seed(seed: int, record: str, k: int) -> int:
+    """63-bit seed of image ``k`` of ``record`` (relative path, posix), from a SeedSequence.
+
+    Examples
+    --------
+    >>> image_seed(0, "a/r1", 0) == image_seed(0, "a/r1", 0) != image_seed(0, "a/r1", 1)
+    True
+    """
+    name = int.from_bytes(record.encode("utf-8"), "little")
+    ss = np.random.SeedSequence([int(seed), name, int(k)])
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def find_records(folder: str | os.PathLike) -> list[str]:
+    """Sorted record paths (relative, posix, no extension) of every ``.hea`` under ``folder``."""
+    root = Path(folder)
+    out = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".hea"):
+                out.append((Path(dirpath) / f[:-4]).relative_to(root).as_posix())
+    return sorted(out)
+
+
+def yolo_lines(annotation: dict[str, Any]) -> list[str]:
+    """YOLO rows ``class cx cy w h`` (normalised, clipped) for lead boxes and label boxes."""
+    w, h = float(annotation["width_px"]), float(annotation["height_px"])
+    rows = []
+    for kind, offset in (("bbox", 0), ("label_bbox", 12)):
+        for lead in annotation["leads"]:
+            box = lead.get(kind)
+            if box is None or lead["name"] not in LEADS_12:
+                continue
+            x0, y0 = max(0.0, box[0]), max(0.0, box[1])
+            x1, y1 = min(w, box[2]), min(h, box[3])
+            if x1 <= x0 or y1 <= y0:
+                continue
+            cls = offset + LEADS_12.index(lead["name"])
+            rows.append(f"{cls} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} "
+                        f"{(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}")
+    return rows
+
+
+def _image_header(text: str, image_files: Sequence[str]) -> str:
+    lines = [ln for ln in text.splitlines() if not ln.strip().lstrip("#").strip().startswith("Image:")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines.append("# Image: " + ", ".join(image_files))
+    return "\n".join(lines) + "\n"
+
+
+def process_record(task: dict[str, Any]) -> dict[str, Any]:
+    """Render the images of one record and write its outputs (worker function)."""
+    from ecg_image_kit import encode_png, is_noisy
+    from ecg_image_kit.io import dumps_annotation, read_record
+    from ecg_image_kit.render import masked_signal, render
+    from ecgpaper.wfdbio import atomic_write_bytes, write_record
+
+    rel = task["record"]
+    src = Path(task["input"]) / rel
+    out_rec = Path(task["output"]) / rel
+    base = out_rec.name
+    out_dir = out_rec.parent
+    n = task["n"]
+    names = [f"{base}-{k}" for k in range(n)]
+    status = {"record": rel, "rendered": 0, "skipped": 0, "error": None}
+    try:
+        def done(k: int) -> bool:
+            need = [out_dir / f"{names[k]}.png", out_dir / f"{names[k]}.json"]
+            if task["masks"]:
+                need += [out_dir / f"{names[k]}_mask.png", out_dir / f"{names[k]}_centerline.png"]
+            if task["yolo"]:
+                need.append(out_dir / f"{names[k]}.txt")
+            if task["ref"]:
+                need.append(Path(task["ref"]) / Path(rel).parent / f"{names[k]}.hea")
+            return all(p.exists() for p in need)
+
+        header_out = out_dir / f"{base}.hea"
+        todo = [k for k in range(n) if not done(k)]
+        if not todo and header_out.exists():
+            status["skipped"] = n
+            return status
+        signal, header = read_record(src)
+        for k in range(n):
+            if k not in todo:
+                status["skipped"] += 1
+                continue
+            seed_k = image_seed(task["seed"], rel, k)
+            res = render(signal, header.fs_hz, header.lead_names, config=task["config"], seed=seed_k,
+                         with_masks=task["masks"], channel_order="BGR")
+            res.annotation["record"] = rel
+            res.annotation["image_index"] = k
+            atomic_write_bytes(out_dir / f"{names[k]}.png", encode_png(res.image, task["png_compression"],
+                                                                        is_noisy(res.annotation), bgr=True))
+            if task["masks"]:
+                atomic_write_bytes(out_dir / f"{names[k]}_mask.png", encode_png(res.trace_mask, 1))
+                atomic_write_bytes(out_dir / f"{names[k]}_centerline.png", encode_png(res.centerline_mask, 1))
+            if task["yolo"]:
+                text = "\n".join(yolo_lines(res.annotation))
+                atomic_write_bytes(out_dir / f"{names[k]}.txt", (text + "\n" if text else "").encode())
+            if task["ref"]:
+                ref = Path(task["ref"]) / Path(rel).parent / names[k]
+                comments = [c for c in header.comments if not c.startswith("Image:")]
+                write_record(ref, masked_signal(signal, res.annotation, header.lead_names), header.fs_hz,
+                             header.lead_names, comments)
+            atomic_write_bytes(out_dir / f"{names[k]}.json", dumps_annotation(res.annotation))
+            status["rendered"] += 1
+        # the record itself: signal files, then the header with the Image line
+        if src.resolve() != out_rec.resolve():
+            for fname in dict.fromkeys(header.file_names):
+                s, d = src.parent / fname, out_dir / fname
+                if s.exists() and not d.exists():
+                    out_dir.mkdir(parents=True, exist_ok=True)
+                    tmp = d.with_name(f".{d.name}.tmp")
+                    shutil.copyfile(s, tmp)
+                    os.replace(tmp, d)
+        text = Path(str(src) + ".hea").read_text(encoding="utf-8", errors="replace")
+        atomic_write_bytes(header_out, _image_header(text, [f"{x}.png" for x in names]).encode("utf-8"))
+    except (OSError, ValueError, RuntimeError, IndexError, KeyError, TypeError):
+        status["error"] = traceback.format_exc()
+    return status
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m ecg_image_kit",
+                                 description="Render WFDB records as ECG paper images with ground truth.")
+    ap.add_argument("-i", "--input", required=True, help="folder of WFDB records (searched recursively)")
+    ap.add_argument("-o", "--output", required=True, help="output folder (mirrors the input's sub-folders)")
+    ap.add_argument("--config", help="JSON config file or preset name (clean, moderate, heavy)")
+    ap.add_argument("overrides", nargs="*", help="config overrides key=value (value parsed as JSON)")
+    ap.add_argument("-n", "--num-images", type=int, default=1, help="images per record")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--shard", default="0/1", help="i/n: render only records i, i+n, ... (0-based)")
+    ap.add_argument("--masks", action="store_true", help="write trace and centre-line label masks")
+    ap.add_argument("--yolo", action="store_true", help="write YOLO boxes of leads and lead names")
+    ap.add_argument("--masked-reference", nargs="?", const="", default=None, metavar="DIR",
+                    help="write NaN-masked reference records to DIR (default: OUT_masked_reference)")
+    ap.add_argument("--png-compression", type=int, default=1, help="PNG compression level 0-9")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    return ap
+
+
+def resolve_config(config_arg: str | None, overrides: Sequence[str]) -> dict[str, Any]:
+    """Merge a config file (or preset name) and ``key=value`` overrides into one dict."""
+    from ecg_image_kit.config import PRESETS, RenderConfig, parse_overrides
+
+    data: dict[str, Any] = {}
+    if config_arg:
+        if config_arg in PRESETS and not Path(config_arg).exists():
+            data = {"preset": config_arg}
+        else:
+            data = json.loads(Path(config_arg).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"{config_arg}: config file must hold a JSON object")
+    data.update(parse_overrides(list(overrides)))
+    RenderConfig.from_dict(data)  # validate keys early
+    return data
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (1 if any record failed)."""
+    args = build_parser().parse_args(argv)
+    try:
+        shard_i, shard_n = (int(x) for x in args.shard.split("/"))
+        if not 0 <= shard_i < shard_n:
+            raise ValueError
+    except ValueError:
+        print(f"--shard must be i/n with 0 <= i < n, got {args.shard!r}", file=sys.stderr)
+        return 2
+    config = resolve_config(args.config, args.overrides)
+    out = Path(args.output)
+    ref = None
+    if args.masked_reference is not None:
+        ref = args.masked_reference or str(out.parent / (out.name + "_masked_reference"))
+    records = find_records(args.input)[shard_i::shard_n]
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"config": config, "seed": args.seed, "num_images": args.num_images}
+    meta_path = out / "ecg_image_kit_config.json"
+    if not meta_path.exists():
+        meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    if args.yolo:
+        (out / "yolo_classes.txt").write_text("\n".join(YOLO_CLASSES) + "\n", encoding="utf-8")
+    tasks = [dict(record=r, input=args.input, output=str(out), n=args.num_images, seed=args.seed,
+                  config=config, masks=args.masks, yolo=args.yolo, ref=ref,
+                  png_compression=args.png_compression) for r in records]
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(tasks), unit="rec", disable=args.quiet, file=sys.stderr)
+    results = []
+    if args.jobs <= 1:
+        for t in tasks:
+            results.append(process_record(t))
+            bar.update(1)
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn"),
+                                 initializer=_init_worker) as ex:
+            futures = [ex.submit(process_record, t) for t in tasks]
+            for f in as_completed(futures):
+                results.append(f.result())
+                bar.update(1)
+    bar.close()
+    failed = [r for r in results if r["error"]]
+    for r in failed:
+        print(f"FAILED {r['record']}:\n{r['error']}", file=sys.stderr)
+    print(f"records: {len(results)}, images rendered: {sum(r['rendered'] for r in results)}, "
+          f"skipped: {sum(r['skipped'] for r in results)}, failed records: {len(failed)}", file=sys.stderr)
+    return 1 if failed else 0
