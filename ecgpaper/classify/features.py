@@ -1,0 +1,253 @@
+"""Clinical features of a 12-lead record for classification.
+
+All features come from :mod:`ecgpaper.delineate` (beats, median beat,
+fiducials) and are NaN where a lead or a wave is missing, so the same code
+serves full records, 3x4-masked pages and digitized signals with NaN leads.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Sequence
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from ecgpaper.constants import LEADS_12, canonical_lead_name
+from ecgpaper.delineate import _filter, delineate, fill_nan_hold
+
+#: Sampling rate the features are computed at.
+WORK_FS_HZ: float = 250.0
+
+_GLOBAL = (
+    "hr_bpm", "rr_ms", "rr_cv", "rmssd_rel", "rr_min_rel", "rr_max_rel", "frac_premature",
+    "frac_short_long", "n_beats", "qrs_ms", "qt_ms", "qtc_ms", "pr_ms", "p_amp_mv",
+    "t_amp_mv", "p_corr", "qrs_corr_min", "frac_odd_beats", "odd_amp_rel", "odd_premature",
+    "axis_deg", "sokolow_mv", "cornell_mv", "qrs_amp_sum_mv", "st_dev_max_mv", "st_dev_min_mv",
+    "t_neg_count", "n_leads", "hf_resid_rel", "drr_frac", "p_strip_mv",
+)
+_STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
+_PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv")
+
+#: Names of the feature vector, in order.
+FEATURE_NAMES: tuple[str, ...] = _GLOBAL + tuple(
+    f"{f}_{lead}" for lead in LEADS_12 for f in _PER_LEAD
+)
+
+
+def to_standard_leads(signal_mv: np.ndarray, lead_names: Sequence[str] | None) -> np.ndarray:
+    """Reorder a signal to :data:`LEADS_12` (NaN columns for absent leads).
+
+    Parameters
+    ----------
+    signal_mv : ndarray, shape (n, leads)
+    lead_names : sequence of str or None
+        Names of the columns (any case); ``None`` means the 12 standard leads in order.
+
+    Returns
+    -------
+    ndarray, shape (n, 12)
+
+    Examples
+    --------
+    >>> x = np.ones((3, 2))
+    >>> to_standard_leads(x, ["v1", "II"])[0]
+    array([nan,  1., nan, nan, nan, nan,  1., nan, nan, nan, nan, nan])
+    """
+    x = np.asarray(signal_mv, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if lead_names is None:
+        if x.shape[1] != 12:
+            raise ValueError(f"lead_names needed for a signal with {x.shape[1]} leads")
+        lead_names = LEADS_12
+    out = np.full((x.shape[0], 12), np.nan)
+    for j, name in enumerate(lead_names):
+        lead = canonical_lead_name(str(name))
+        if lead in LEADS_12 and j < x.shape[1]:
+            out[:, LEADS_12.index(lead)] = x[:, j]
+    return out
+
+
+def resample_nan(signal_mv: np.ndarray, fs_hz: float, target_hz: float = WORK_FS_HZ) -> np.ndarray:
+    """Resample ``(n, leads)`` to ``target_hz``, keeping NaN gaps as NaN."""
+    if abs(fs_hz - target_hz) < 1e-6:
+        return np.asarray(signal_mv, dtype=np.float64)
+    from fractions import Fraction
+
+    frac = Fraction(target_hz / fs_hz).limit_denominator(1000)
+    finite = np.isfinite(signal_mv)
+    y = resample_poly(fill_nan_hold(signal_mv), frac.numerator, frac.denominator, axis=0)
+    n_out = y.shape[0]
+    src = np.minimum((np.arange(n_out) * fs_hz / target_hz).round().astype(int), len(signal_mv) - 1)
+    y[~finite[src]] = np.nan
+    return y
+
+
+def _beats_matrix(x: np.ndarray, peaks: np.ndarray, pre: int, post: int) -> np.ndarray:
+    padded = np.full((x.shape[0] + pre + post,) + x.shape[1:], np.nan)
+    padded[pre:pre + x.shape[0]] = x
+    idx = peaks[:, None] + np.arange(pre + post)[None, :]
+    return padded[idx]
+
+
+def _corr_rows(a: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` with ``ref`` (NaN rows → NaN)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    r = ref - ref.mean()
+    den = np.sqrt((a * a).sum(axis=1) * (r * r).sum()) + 1e-12
+    return (a * r).sum(axis=1) / den
+
+
+def extract_features(signal_mv: np.ndarray, fs_hz: float,
+                     lead_names: Sequence[str] | None = None) -> np.ndarray:
+    """Feature vector of one record.
+
+    Parameters
+    ----------
+    signal_mv : ndarray, shape (n, leads)
+        Signal in mV; NaN allowed (missing leads, 3x4 page windows).
+    fs_hz : float
+        Sampling frequency; the signal is resampled to :data:`WORK_FS_HZ`.
+    lead_names : sequence of str, optional
+        Column names (default: the 12 standard leads in order).
+
+    Returns
+    -------
+    ndarray, shape (len(FEATURE_NAMES),)
+        NaN where a feature cannot be measured.
+
+    Examples
+    --------
+    >>> fs = 500.0
+    >>> t = np.arange(5000) / fs
+    >>> beat = sum(np.exp(-0.5 * ((t - b) / 0.01) ** 2) for b in np.arange(0.3, 10, 0.5))
+    >>> f = extract_features(np.tile(beat[:, None], (1, 12)), fs)
+    >>> f.shape == (len(FEATURE_NAMES),), round(float(f[FEATURE_NAMES.index("hr_bpm")]))
+    (True, 120)
+    """
+    feats = np.full(len(FEATURE_NAMES), np.nan)
+    x = to_standard_leads(signal_mv, lead_names)
+    x = resample_nan(x, fs_hz, WORK_FS_HZ)
+    fs = WORK_FS_HZ
+    fi = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    finite_leads = np.isfinite(x).any(axis=0)
+    feats[fi["n_leads"]] = finite_leads.sum()
+    if not finite_leads.any() or x.shape[0] < fs:
+        return feats
+    d = delineate(x, fs)
+    peaks = d.r_peaks
+    feats[fi["n_beats"]] = peaks.size
+    ms = 1000.0 / fs
+    if peaks.size >= 3:
+        rr = np.diff(peaks) * ms
+        med = np.median(rr)
+        feats[fi["rr_ms"]] = med
+        feats[fi["hr_bpm"]] = 60000.0 / med
+        feats[fi["rr_cv"]] = np.std(rr) / np.mean(rr)
+        feats[fi["rmssd_rel"]] = np.sqrt(np.mean(np.diff(rr) ** 2)) / med if rr.size > 1 else 0.0
+        feats[fi["rr_min_rel"]] = rr.min() / med
+        feats[fi["rr_max_rel"]] = rr.max() / med
+        short = rr < 0.85 * med
+        feats[fi["frac_premature"]] = short.mean()
+        if rr.size > 1:
+            feats[fi["drr_frac"]] = np.mean(np.abs(np.diff(rr)) > 0.1 * med)
+        if rr.size > 1:
+            sl = short[:-1] & (rr[1:] > 1.1 * med)
+            feats[fi["frac_short_long"]] = sl.mean()
+    elif peaks.size == 2:
+        rr = float(peaks[1] - peaks[0]) * ms
+        feats[fi["rr_ms"]] = rr
+        feats[fi["hr_bpm"]] = 60000.0 / rr
+    if d.median_beat_mv is None or d.qrs_on is None:
+        return feats
+    m = d.median_beat_mv
+    pre = d.pre
+    on, off = d.qrs_on, d.qrs_off
+    qrs_ms = (off - on) * ms
+    feats[fi["qrs_ms"]] = qrs_ms
+    rr_s = feats[fi["rr_ms"]] / 1000.0
+    if d.t_end is not None:
+        qt = (d.t_end - on) * ms
+        feats[fi["qt_ms"]] = qt
+        if np.isfinite(rr_s) and rr_s > 0:
+            feats[fi["qtc_ms"]] = qt / np.sqrt(rr_s)
+    if d.p_on is not None:
+        feats[fi["pr_ms"]] = (on - d.p_on) * ms
+    feats[fi["p_amp_mv"]] = d.p_amp_mv
+    feats[fi["t_amp_mv"]] = d.t_amp_mv
+
+    # Per-lead measurements on the baseline-corrected median beat.
+    k = lambda s: max(1, int(round(s * fs)))  # noqa: E731
+    qrs = m[on:off + 1]
+    r_mv = qrs.max(axis=0)
+    s_mv = qrs.min(axis=0)
+    early = m[on:min(off, on + k(0.04)) + 1]
+    q_mv = np.minimum(early.min(axis=0), 0.0)
+    area = qrs.sum(axis=0) * ms
+    j60 = min(off + k(0.06), m.shape[0] - 1)
+    st_mv = m[max(off, j60 - k(0.01)):j60 + k(0.01) + 1].mean(axis=0)
+    t_mv = m[d.t_peak] if d.t_peak is not None else np.full(12, np.nan)
+    p_mv = m[d.p_peak] if d.p_peak is not None else np.full(12, np.nan)
+    per = {"r_mv": r_mv, "s_mv": s_mv, "q_mv": q_mv, "qrs_area_mvms": area, "st_mv": st_mv,
+           "t_mv": t_mv, "p_mv": p_mv}
+    for name, vals in per.items():
+        for j, lead in enumerate(LEADS_12):
+            feats[fi[f"{name}_{lead}"]] = vals[j]
+    L = {lead: j for j, lead in enumerate(LEADS_12)}
+    net = r_mv + s_mv
+    if np.isfinite(net[L["I"]]) and np.isfinite(net[L["aVF"]]):
+        feats[fi["axis_deg"]] = np.degrees(np.arctan2(net[L["aVF"]], net[L["I"]]))
+    elif np.isfinite(net[L["I"]]) and np.isfinite(net[L["II"]]):
+        feats[fi["axis_deg"]] = np.degrees(np.arctan2((2 * net[L["II"]] - net[L["I"]]) / np.sqrt(3),
+                                                      net[L["I"]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        feats[fi["sokolow_mv"]] = -s_mv[L["V1"]] + np.nanmax([r_mv[L["V5"]], r_mv[L["V6"]]])
+        feats[fi["cornell_mv"]] = r_mv[L["aVL"]] - s_mv[L["V3"]]
+        feats[fi["qrs_amp_sum_mv"]] = np.nansum(r_mv - s_mv) * 12.0 / max(1, np.isfinite(r_mv).sum())
+        feats[fi["st_dev_max_mv"]] = np.nanmax(st_mv)
+        feats[fi["st_dev_min_mv"]] = np.nanmin(st_mv)
+        feats[fi["t_neg_count"]] = np.nansum(t_mv < -0.1) if d.t_peak is not None else np.nan
+
+    # Beat-by-beat morphology on the lead with the most finite samples (the rhythm strip).
+    # Ties (e.g. a full 12-lead record) go to lead II, the usual rhythm strip, so that
+    # full and 3x4-page inputs measure the same lead.
+    n_fin = np.isfinite(x).sum(axis=0)
+    order = [LEADS_12.index(lead) for lead in _STRIP_PREFERENCE]
+    best = max(order, key=lambda j: (n_fin[j], -order.index(j)))
+    xb = np.where(np.isfinite(x[:, best]), _filter(fill_nan_hold(x[:, [best]]), fs, 0.5, 40.0)[:, 0],
+                  np.nan)
+    if peaks.size >= 3:
+        beats = _beats_matrix(xb, peaks, pre, m.shape[0] - pre)  # (beats, win)
+        ok = np.isfinite(beats[:, on:off + 1]).all(axis=1)
+        if ok.sum() >= 3:
+            b = beats[ok]
+            ref = np.nanmedian(b, axis=0)
+            cq = _corr_rows(b[:, on:off + 1], ref[on:off + 1])
+            feats[fi["qrs_corr_min"]] = cq.min()
+            odd = cq < 0.8
+            feats[fi["frac_odd_beats"]] = odd.mean()
+            amp = np.ptp(b[:, on:off + 1], axis=1)
+            feats[fi["odd_amp_rel"]] = amp.max() / (np.median(amp) + 1e-6)
+            rr_prev = np.r_[np.nan, np.diff(peaks)][ok] * ms
+            if odd.any() and np.isfinite(rr_prev[odd]).any():
+                feats[fi["odd_premature"]] = np.nanmin(rr_prev[odd]) / feats[fi["rr_ms"]]
+            else:
+                feats[fi["odd_premature"]] = 1.0
+            # P-wave window consistency across beats (absent/irregular in AF).
+            ps, pe = max(0, on - k(0.25)), on - k(0.03)
+            pw = b[:, ps:pe]
+            pw = pw[np.isfinite(pw).all(axis=1)]
+            if pe - ps > 5 and np.isfinite(ref[ps:pe]).all():
+                seg = ref[ps:pe]
+                line = np.linspace(seg[0], seg[-1], seg.size)
+                feats[fi["p_strip_mv"]] = np.max(np.abs(seg - line))
+            if pe - ps > 5 and pw.shape[0] >= 3:
+                feats[fi["p_corr"]] = np.median(_corr_rows(pw, np.median(pw, axis=0)))
+            # High-frequency residual in the T-P/P region (f waves).
+            if pe - ps > 5 and np.isfinite(pw).all():
+                resid = pw - np.median(pw, axis=0)
+                scale = np.ptp(ref[on:off + 1]) + 1e-6
+                feats[fi["hf_resid_rel"]] = np.sqrt(np.mean(resid ** 2)) / scale
+    return feats

@@ -1,0 +1,421 @@
+"""Training, saving, loading and running the 11-class Challenge classifier.
+
+Design: clinical features (:mod:`ecgpaper.classify.features`) of several
+augmented "digitized-like" views of each training record (3x4 page masks,
+gain/offset errors, noise, wander, NaN leads; :mod:`ecgpaper.classify.augment`)
+feed one gradient-boosted tree ensemble per class (numpy histogram boosting,
+:mod:`ecgpaper.classify.gbm`, stored as arrays, :mod:`ecgpaper.classify.trees`). Per-class decision
+thresholds maximise F on out-of-fold predictions of the training records.
+Classes with fewer than ``min_positives`` training records are never predicted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ecgpaper.classify.augment import augment_digitized
+from ecgpaper.classify.features import FEATURE_NAMES, WORK_FS_HZ, extract_features, resample_nan, \
+    to_standard_leads
+from ecgpaper.classify.gbm import fit_gbm
+from ecgpaper.classify.trees import predict_raw
+from ecgpaper.constants import CLASSES
+from ecgpaper.wfdbio import atomic_write_bytes, read_header, read_signal
+
+logger = logging.getLogger("ecgpaper.classify")
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "trees.npz"
+FORMAT = "ecgpaper.classify/1"
+_TREE_FIELDS = ("feature", "threshold", "left", "right", "missing_left", "is_leaf", "value",
+                "roots", "baseline")
+
+#: Default training settings (written to config.json).
+DEFAULT_PARAMS: dict = {
+    # (strength, mask) of each augmented view of a training record
+    "views": [[1.0, True], [1.5, True], [0.5, False]],
+    "min_positives": 3,
+    "cv_folds": 3,
+    "max_iter": 60,
+    "learning_rate": 0.1,
+    "max_depth": 3,
+    "min_samples_leaf": 8,
+    "n_bins": 32,
+    "l2_regularization": 1.0,
+    "class_weight": "balanced",
+    # TACHY/BRADY from the measured heart rate: "auto" (the rule when its F on the
+    # training records is at least the learned model's cross-validated F), "rule", "learned"
+    "rate_rules": "rule",
+}
+
+#: Heart-rate rules: class -> (feature, sign, threshold); p = sigmoid(sign * (x - thr) / 2).
+RATE_RULES: dict[str, tuple[str, float, float]] = {
+    "TACHY": ("hr_bpm", 1.0, 100.0),
+    "BRADY": ("hr_bpm", -1.0, 60.0),
+}
+_RATE_RULE_METHODS = ("auto", "rule", "learned")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+@dataclass
+class Classifier:
+    """A trained classifier: per-class tree arrays, thresholds and the feature spec.
+
+    Attributes
+    ----------
+    classes : list of str
+        Classes the model can emit (present in training with enough records).
+    thresholds : dict of str to float
+        Probability threshold per class.
+    trees : dict of str to dict of ndarray
+        Exported trees per class.
+    config : dict
+        The content of ``config.json``.
+    """
+
+    classes: list[str]
+    thresholds: dict[str, float]
+    trees: dict[str, dict[str, np.ndarray]]
+    config: dict = field(default_factory=dict)
+    rules: dict[str, list] = field(default_factory=dict)
+
+    def features(self, signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str]) -> np.ndarray:
+        """Feature vector of a signal, shape (n_features,)."""
+        return extract_features(signal_mv, fs_hz, lead_names)
+
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities, shape (n_samples, len(classes)), from feature rows."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        if not self.classes:
+            return np.zeros((X.shape[0], 0))
+        cols = []
+        for c in self.classes:
+            if c in self.rules:
+                feat, sign, thr = self.rules[c]
+                x = X[:, FEATURE_NAMES.index(feat)]
+                cols.append(np.where(np.isnan(x), 0.0, _sigmoid(float(sign) * (x - float(thr)) / 2.0)))
+            else:
+                cols.append(_sigmoid(predict_raw(self.trees[c], X)))
+        return np.stack(cols, axis=1)
+
+    def predict_features(self, X: np.ndarray) -> list[list[str]]:
+        """Label lists from feature rows."""
+        P = self.predict_proba_features(X)
+        thr = np.array([self.thresholds[c] for c in self.classes])
+        return [[c for c, hit in zip(self.classes, row) if hit] for row in (P >= thr)]
+
+    def predict_proba(self, signal_mv: np.ndarray, fs_hz: float,
+                      lead_names: Sequence[str]) -> dict[str, float]:
+        """Probability of each class the model knows.
+
+        Parameters
+        ----------
+        signal_mv : ndarray, shape (n, leads)
+            Signal in mV, NaN allowed.
+        fs_hz : float
+        lead_names : sequence of str
+
+        Returns
+        -------
+        dict of str to float
+        """
+        p = self.predict_proba_features(self.features(signal_mv, fs_hz, lead_names)[None, :])[0]
+        return {c: float(v) for c, v in zip(self.classes, p)}
+
+    def predict(self, signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str]) -> list[str]:
+        """Labels of a record, a subset of the trained classes in :data:`CLASSES` order."""
+        proba = self.predict_proba(signal_mv, fs_hz, lead_names)
+        return [c for c in self.classes if proba[c] >= self.thresholds[c]]
+
+    def save(self, model_dir: str | Path) -> None:
+        """Write ``config.json`` and ``trees.npz`` into ``model_dir``."""
+        model_dir = Path(model_dir)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for ci, c in enumerate(self.classes):
+            for name in _TREE_FIELDS:
+                arrays[f"c{ci}_{name}"] = self.trees[c][name]
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(model_dir / WEIGHTS_NAME, buf.getvalue())
+        cfg = dict(self.config)
+        cfg.update({"format": FORMAT, "classes": list(self.classes),
+                    "thresholds": {c: float(self.thresholds[c]) for c in self.classes},
+                    "rules": {c: list(r) for c, r in self.rules.items()},
+                    "feature_names": list(FEATURE_NAMES), "work_fs_hz": WORK_FS_HZ,
+                    "weights": WEIGHTS_NAME})
+        atomic_write_bytes(model_dir / CONFIG_NAME, json.dumps(cfg, indent=1).encode("utf-8"))
+
+
+def rate_variant(clf: Classifier, method: str) -> Classifier:
+    """A copy of ``clf`` whose TACHY/BRADY use the heart-rate rule (``"rule"``) or the trees (``"learned"``)."""
+    if method not in ("rule", "learned"):
+        raise ValueError(f"method={method!r}; valid: rule, learned")
+    thresholds = dict(clf.thresholds)
+    rules = {}
+    for c in RATE_RULES:
+        if c not in clf.classes:
+            continue
+        if method == "rule":
+            rules[c] = list(RATE_RULES[c])
+            thresholds[c] = 0.5
+        else:
+            thresholds[c] = float(clf.config.get("learned_thresholds", {}).get(c, 0.5))
+    keep = {c: r for c, r in clf.rules.items() if c not in RATE_RULES}
+    keep.update(rules)
+    return Classifier(classes=list(clf.classes), thresholds=thresholds, trees=clf.trees,
+                      config=dict(clf.config), rules=keep)
+
+
+def load_classifier(model_dir: str | Path) -> Classifier | None:
+    """Load a classifier saved by :func:`train_classifier`; ``None`` if the folder has none.
+
+    Raises
+    ------
+    ValueError
+        When the files exist but do not match this code (format or feature list).
+    """
+    model_dir = Path(model_dir)
+    cfg_path = model_dir / CONFIG_NAME
+    if not cfg_path.is_file():
+        return None
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    if cfg.get("format") != FORMAT:
+        return None
+    if list(cfg["feature_names"]) != list(FEATURE_NAMES):
+        raise ValueError(f"{model_dir}: model features differ from this code's; retrain")
+    classes = [c for c in cfg["classes"]]
+    trees = {}
+    with np.load(model_dir / cfg.get("weights", WEIGHTS_NAME), allow_pickle=False) as z:
+        for ci, c in enumerate(classes):
+            trees[c] = {name: z[f"c{ci}_{name}"] for name in _TREE_FIELDS}
+    thresholds = {c: float(cfg["thresholds"][c]) for c in classes}
+    rules = {c: list(r) for c, r in cfg.get("rules", {}).items() if c in classes}
+    return Classifier(classes=classes, thresholds=thresholds, trees=trees, config=cfg, rules=rules)
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Threshold on ``p`` maximising F1 for binary ``y``; returns (threshold, F).
+
+    Examples
+    --------
+    >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.9]))
+    (0.225, 0.8)
+    """
+    y = np.asarray(y, dtype=bool)
+    p = np.asarray(p, dtype=np.float64)
+    if y.sum() == 0:
+        return 1.0, float("nan")
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    tp = np.cumsum(ys)
+    fp = np.cumsum(~ys)
+    fn = ys.sum() - tp
+    f = 2 * tp / (2 * tp + fp + fn)
+    # cut only between distinct probabilities
+    distinct = np.r_[ps[1:] < ps[:-1], True]
+    f = np.where(distinct, f, -1.0)
+    k = int(np.argmax(f))
+    nxt = ps[k + 1] if k + 1 < ps.size else ps[k] - 0.05
+    thr = 0.5 * (ps[k] + nxt)
+    return float(np.clip(thr, 0.02, 0.98)), float(f[k])
+
+
+def record_views(signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str],
+                 rng: np.random.Generator, views: Sequence[Sequence]) -> np.ndarray:
+    """Feature rows of augmented views of one true record, shape (len(views), n_features)."""
+    x = resample_nan(to_standard_leads(signal_mv, lead_names), fs_hz, WORK_FS_HZ)
+    rows = []
+    for strength, mask in views:
+        v = augment_digitized(x, WORK_FS_HZ, rng, strength=float(strength), mask=bool(mask))
+        rows.append(extract_features(v, WORK_FS_HZ, None))
+    return np.stack(rows)
+
+
+def build_training_set(records: Sequence[str], views: Sequence[Sequence], seed: int = 0,
+                       verbose: bool = False, deadline: float | None = None):
+    """Features and labels of labelled records (unlabelled and broken ones skipped).
+
+    Returns
+    -------
+    X : ndarray, shape (n_rows, n_features)
+    Y : ndarray of bool, shape (n_rows, len(CLASSES))
+    groups : ndarray of int, shape (n_rows,)
+        Index of the record of each row.
+    view : ndarray of int, shape (n_rows,)
+        Index of the view of each row.
+    summary : dict
+        Counts of used, unlabelled, failed and unread (deadline) records.
+    """
+    X, Y, groups, view_idx = [], [], [], []
+    summary = {"used": 0, "unlabelled": 0, "failed": 0, "not_read_time_budget": 0}
+    seeds = np.random.SeedSequence(seed).spawn(len(records))
+    for i, record in enumerate(records):
+        if deadline is not None and time.monotonic() > deadline:
+            summary["not_read_time_budget"] = len(records) - i
+            logger.warning("time budget: %d records not read", len(records) - i)
+            break
+        try:
+            header = read_header(record)
+            labels = header.labels
+            if not labels:
+                summary["unlabelled"] += 1
+                continue
+            signal, header = read_signal(record)
+            rows = record_views(signal, header.fs_hz, header.lead_names,
+                                np.random.default_rng(seeds[i]), views)
+        except Exception:  # noqa: BLE001 - one broken record never stops training
+            logger.exception("record %s: failed, skipped", record)
+            summary["failed"] += 1
+            continue
+        y = np.array([c in labels for c in CLASSES])
+        X.append(rows)
+        Y.append(np.repeat(y[None, :], rows.shape[0], axis=0))
+        groups += [summary["used"]] * rows.shape[0]
+        view_idx += list(range(rows.shape[0]))
+        summary["used"] += 1
+        if verbose and summary["used"] % 50 == 0:
+            print(f"features: {summary['used']} records", flush=True)
+    if not X:
+        return (np.zeros((0, len(FEATURE_NAMES))), np.zeros((0, len(CLASSES)), bool),
+                np.zeros(0, int), np.zeros(0, int), summary)
+    return np.concatenate(X), np.concatenate(Y), np.asarray(groups), np.asarray(view_idx), summary
+
+
+def _fit(X, Y, params):
+    return fit_gbm(X, Y, n_iter=params["max_iter"], learning_rate=params["learning_rate"],
+                   max_depth=params["max_depth"], min_samples_leaf=params["min_samples_leaf"],
+                   l2_regularization=params["l2_regularization"], n_bins=params["n_bins"],
+                   balanced=params["class_weight"] == "balanced")
+
+
+def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.ndarray,
+                   params: dict | None = None, seed: int = 0, verbose: bool = False,
+                   deadline: float | None = None) -> Classifier:
+    """Fit per-class trees and F-optimal thresholds on feature rows.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_rows, n_features)
+    Y : ndarray of bool, shape (n_rows, len(CLASSES))
+    groups : ndarray of int
+        Record of each row (folds never split a record).
+    view : ndarray of int
+        View of each row; thresholds are chosen on the masked views.
+    params : dict, optional
+        Overrides of :data:`DEFAULT_PARAMS`.
+    seed : int
+        Seeds the assignment of records to threshold folds.
+    deadline : float, optional
+        ``time.monotonic()`` value after which thresholds are not cross-validated (0.5 used).
+    """
+    p = dict(DEFAULT_PARAMS)
+    p.update(params or {})
+    if p["rate_rules"] not in _RATE_RULE_METHODS:
+        raise ValueError(f"rate_rules={p['rate_rules']!r}; valid: {', '.join(_RATE_RULE_METHODS)}")
+    n_records = int(groups.max()) + 1 if groups.size else 0
+    rec_pos = np.zeros((n_records, len(CLASSES)), bool)
+    if groups.size:
+        rec_pos[groups] = Y
+    counts = {c: int(rec_pos[:, k].sum()) for k, c in enumerate(CLASSES)}
+    classes = [c for c in CLASSES if counts[c] >= p["min_positives"]]
+    cols = [CLASSES.index(c) for c in classes]
+    masked_views = [i for i, (_, m) in enumerate(p["views"]) if m] or list(range(len(p["views"])))
+    sel = np.isin(view, masked_views)
+    thresholds = {c: 0.5 for c in classes}
+    cv_f = {c: float("nan") for c in classes}
+    trees: dict = {}
+    if classes and (deadline is None or time.monotonic() < deadline):
+        rng = np.random.default_rng(seed)
+        k_folds = max(2, int(p["cv_folds"]))
+        fold = (rng.permutation(n_records) % k_folds)[groups]
+        oof = np.full((len(X), len(cols)), np.nan)
+        for f_i in range(k_folds):
+            te = fold == f_i
+            if not te.any() or te.all():
+                continue
+            fold_trees = _fit(X[~te], Y[~te][:, cols], p)
+            oof[te] = np.stack([_sigmoid(predict_raw(t, X[te])) for t in fold_trees], axis=1)
+        for j, c in enumerate(classes):
+            ok = sel & np.isfinite(oof[:, j])
+            y = Y[ok, cols[j]]
+            if y.any():
+                thresholds[c], cv_f[c] = best_threshold(y, oof[ok, j])
+    if classes:
+        trees = dict(zip(classes, _fit(X, Y[:, cols], p)))
+    rules: dict[str, list] = {}
+    rule_f: dict[str, float] = {}
+    learned_thresholds = dict(thresholds)
+    for c, (feat, sign, thr) in RATE_RULES.items():
+        if c not in classes or p["rate_rules"] == "learned":
+            continue
+        x = X[sel, FEATURE_NAMES.index(feat)]
+        y = Y[sel, CLASSES.index(c)].astype(bool)
+        hit = np.nan_to_num(sign * (x - thr)) > 0
+        den = 2 * np.sum(hit & y) + np.sum(hit & ~y) + np.sum(~hit & y)
+        rule_f[c] = float(2 * np.sum(hit & y) / den) if den else float("nan")
+        if p["rate_rules"] == "rule" or not (cv_f[c] > rule_f[c]):
+            rules[c] = [feat, float(sign), float(thr)]
+            thresholds[c] = 0.5
+    if verbose:
+        for c in classes:
+            extra = (f" rate-rule F {rule_f[c]:.3f} -> {'rule' if c in rules else 'trees'}"
+                     if c in rule_f else "")
+            print(f"class {c:9s} positives {counts[c]:4d} threshold {thresholds[c]:.3f} "
+                  f"cv F {cv_f[c]:.3f}{extra}", flush=True)
+    config = {"params": p, "seed": seed, "n_records": n_records, "label_counts": counts,
+              "cv_f": cv_f, "rule_f": rule_f, "learned_thresholds": learned_thresholds,
+              "classes_in_training": [c for c in CLASSES if counts[c] > 0]}
+    return Classifier(classes=classes, thresholds=thresholds, trees=trees, config=config,
+                      rules=rules)
+
+
+def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = False,
+                     seed: int = 0, time_budget_s: float | None = None,
+                     params: dict | None = None) -> None:
+    """Train on labelled WFDB records and write the model into ``model_dir``.
+
+    Parameters
+    ----------
+    records : list of str
+        Record paths without extension; headers with a ``# Labels:`` line.
+        Unlabelled records are skipped; a record that fails to load is logged
+        and skipped.
+    model_dir : path-like
+        Output folder (``config.json`` + ``trees.npz``).
+    verbose : bool
+    seed : int
+        Seeds the augmentations and the folds.
+    time_budget_s : float, optional
+        Wall-clock budget: records beyond 70 % of it are not read, and
+        thresholds are not cross-validated beyond 85 % of it.
+    params : dict, optional
+        Overrides of :data:`DEFAULT_PARAMS`.
+    """
+    t0 = time.monotonic()
+    p = dict(DEFAULT_PARAMS)
+    p.update(params or {})
+    read_deadline = t0 + 0.7 * time_budget_s if time_budget_s else None
+    fit_deadline = t0 + 0.85 * time_budget_s if time_budget_s else None
+    X, Y, groups, view, summary = build_training_set(sorted(records), p["views"], seed=seed,
+                                                     verbose=verbose, deadline=read_deadline)
+    if verbose:
+        print(f"training records: {summary}; feature rows {X.shape}", flush=True)
+    clf = fit_classifier(X, Y, groups, view, params=p, seed=seed, verbose=verbose,
+                         deadline=fit_deadline)
+    clf.config["records_summary"] = summary
+    clf.config["train_time_s"] = round(time.monotonic() - t0, 1)
+    clf.save(model_dir)
+    if verbose:
+        print(f"classifier saved to {model_dir} ({clf.config['train_time_s']} s); "
+              f"classes {clf.classes}", flush=True)

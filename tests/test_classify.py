@@ -1,0 +1,190 @@
+"""Tests of ecgpaper.classify on synthetic rhythm records (hermetic)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ecgpaper.classify import FEATURE_NAMES, extract_features, load_classifier, train_classifier
+from ecgpaper.classify.augment import augment_digitized, mask_3x4
+from ecgpaper.classify.model import best_threshold
+from ecgpaper.classify.gbm import fit_gbm, make_bins
+from ecgpaper.classify.trees import predict_raw
+from ecgpaper.constants import CLASSES, LEADS_12
+from ecgpaper.wfdbio import write_record
+
+FS = 500.0
+RHYTHMS = ("NORM", "TACHY", "BRADY", "AFIB/AFL")
+_GAINS = np.array([1.0, 1.2, 0.4, -1.0, 0.5, 0.8, -0.6, 0.3, 0.9, 1.3, 1.2, 1.0])
+
+
+def synth_record(label: str, rng: np.random.Generator, fs_hz: float = FS, dur_s: float = 10.0):
+    """A 12-lead Gaussian-wave ECG with the rhythm of ``label``."""
+    t = np.arange(int(dur_s * fs_hz)) / fs_hz
+    if label == "TACHY":
+        rr = 60.0 / rng.uniform(110, 150)
+    elif label == "BRADY":
+        rr = 60.0 / rng.uniform(40, 55)
+    else:
+        rr = 60.0 / rng.uniform(62, 95)
+    beats, b = [], rng.uniform(0.1, 0.6)
+    while b < dur_s:
+        beats.append(b)
+        if label == "AFIB/AFL":
+            b += rr * rng.uniform(0.55, 1.45)
+        else:
+            b += rr * (1 + 0.02 * rng.standard_normal())
+    waves = [(-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25),
+             (min(0.30, 0.4 * rr), 0.04, 0.3)]
+    if label != "AFIB/AFL":
+        waves.append((-0.16, 0.02, 0.15))
+    gains = _GAINS * rng.uniform(0.7, 1.3, 12)
+    sig = np.zeros((t.size, 12))
+    for b in beats:
+        for mu, sd, a in waves:
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * gains
+    if label == "AFIB/AFL":  # fibrillatory waves
+        f = rng.uniform(5, 8)
+        sig += 0.05 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6))[:, None] * rng.uniform(0.3, 1, 12)
+    sig += 0.01 * rng.standard_normal(sig.shape)
+    return sig
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classify")
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(44):
+        label = RHYTHMS[i % 4]
+        rec = root / "train" / f"r{i:03d}"
+        # Lower-case lead names and 250 Hz for some records: any case, any rate.
+        fs = FS if i % 3 else 250.0
+        names = [n.lower() for n in LEADS_12] if i % 2 else list(LEADS_12)
+        write_record(rec, synth_record(label, rng, fs), fs, names, comments=(f"Labels: {label}",))
+        records.append(str(rec))
+    # An unlabelled and a broken record are skipped without stopping training.
+    write_record(root / "train" / "unlabelled", synth_record("NORM", rng), FS, list(LEADS_12))
+    (root / "train" / "broken.hea").write_text("broken 12 500 5000\nbroken.dat 16 1000 0 0 0 0 0 I\n")
+    records += [str(root / "train" / "unlabelled"), str(root / "train" / "broken")]
+    model_dir = root / "model"
+    train_classifier(records, model_dir, seed=0)
+    return model_dir, load_classifier(model_dir)
+
+
+def test_model_files_are_json_and_npz(trained):
+    model_dir, clf = trained
+    cfg = json.loads((model_dir / "config.json").read_text())
+    assert cfg["records_summary"]["used"] == 44
+    assert cfg["records_summary"]["unlabelled"] == 1 and cfg["records_summary"]["failed"] == 1
+    with np.load(model_dir / "trees.npz", allow_pickle=False) as z:
+        assert len(z.files) > 0
+    assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "trees.npz"]
+
+
+def test_recovers_rhythm_classes_on_masked_input(trained):
+    _, clf = trained
+    assert set(clf.classes) == set(RHYTHMS)
+    rng = np.random.default_rng(123)
+    hits = {c: 0 for c in RHYTHMS}
+    n = 8
+    for label in RHYTHMS:
+        for _ in range(n):
+            x = augment_digitized(synth_record(label, rng), FS, rng)  # 3x4 page + errors
+            pred = clf.predict(x, FS, LEADS_12)
+            hits[label] += label in pred
+    for label in ("TACHY", "BRADY", "AFIB/AFL"):
+        assert hits[label] >= n - 1, hits
+    assert hits["NORM"] >= n - 2, hits
+
+
+def test_reload_identical_and_absent_classes_never_emitted(trained):
+    model_dir, clf = trained
+    clf2 = load_classifier(model_dir)
+    rng = np.random.default_rng(7)
+    for label in RHYTHMS:
+        x = mask_3x4(synth_record(label, rng))
+        x[:, 4] = np.nan
+        p1, p2 = clf.predict_proba(x, FS, LEADS_12), clf2.predict_proba(x, FS, LEADS_12)
+        assert p1 == p2
+        pred = clf2.predict(x, FS, LEADS_12)
+        assert set(pred) <= set(RHYTHMS) and set(pred) <= set(CLASSES)
+    # All-NaN input: no crash, only known classes.
+    pred = clf.predict(np.full((5000, 12), np.nan), FS, LEADS_12)
+    assert set(pred) <= set(RHYTHMS)
+
+
+def test_load_missing_model_returns_none(tmp_path):
+    assert load_classifier(tmp_path) is None
+
+
+def test_features_shape_nan_and_lead_order():
+    rng = np.random.default_rng(1)
+    x = synth_record("NORM", rng)
+    f = extract_features(x, FS, LEADS_12)
+    assert f.shape == (len(FEATURE_NAMES),)
+    # Same signal with leads permuted and renamed gives the same features.
+    perm = rng.permutation(12)
+    g = extract_features(x[:, perm], FS, [LEADS_12[j].upper() for j in perm])
+    np.testing.assert_allclose(f, g, equal_nan=True)
+    assert np.isnan(extract_features(np.full((5000, 12), np.nan), FS, LEADS_12)[0])
+
+
+def test_gbm_learns_thresholds_and_missing_direction():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 4))
+    y_nan = rng.random(400) < 0.3
+    X[y_nan, 2] = np.nan  # missingness itself is the signal for target 1
+    Y = np.stack([X[:, 0] > 0.7, y_nan], axis=1)
+    trees = fit_gbm(X, Y, n_iter=30)
+    Xt = rng.standard_normal((200, 4))
+    t_nan = rng.random(200) < 0.3
+    Xt[t_nan, 2] = np.nan
+    assert np.mean((predict_raw(trees[0], Xt) > 0) == (Xt[:, 0] > 0.7)) > 0.95
+    assert np.mean((predict_raw(trees[1], Xt) > 0) == t_nan) > 0.98
+    # The exported thresholds are cut points of the training data.
+    assert np.all(np.isin(trees[0]["threshold"][~trees[0]["is_leaf"]], make_bins(X)[1]))
+
+
+def test_best_threshold_separable():
+    y = np.array([0, 0, 0, 1, 1])
+    thr, f = best_threshold(y, np.array([0.1, 0.2, 0.3, 0.7, 0.8]))
+    assert f == 1.0 and 0.3 < thr < 0.7
+
+
+def test_recovers_simulator_rhythm_classes(tmp_path):
+    """Trained on ecgpaper.simulate records, the rhythm classes come back on masked, noisy input."""
+    simulate = pytest.importorskip("ecgpaper.simulate")
+    rng = np.random.default_rng(11)
+    records = []
+    for i in range(32):
+        label = RHYTHMS[i % 4]
+        x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+        rec = tmp_path / f"s{i:03d}"
+        write_record(rec, x, FS, list(LEADS_12), comments=(f"Labels: {label}",))
+        records.append(str(rec))
+    train_classifier(records, tmp_path / "model", seed=1)
+    clf = load_classifier(tmp_path / "model")
+    hits = {c: 0 for c in RHYTHMS}
+    n = 5
+    for label in RHYTHMS:
+        for _ in range(n):
+            x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+            pred = clf.predict(augment_digitized(x, FS, rng), FS, LEADS_12)
+            hits[label] += label in pred
+            assert set(pred) <= set(RHYTHMS)
+    for label in ("TACHY", "BRADY", "AFIB/AFL"):
+        assert hits[label] >= n - 1, hits
+
+
+def test_time_budget_and_no_records(tmp_path):
+    rng = np.random.default_rng(3)
+    rec = tmp_path / "r0"
+    write_record(rec, synth_record("NORM", rng), FS, list(LEADS_12), comments=("Labels: NORM",))
+    train_classifier([str(rec)], tmp_path / "m", time_budget_s=1e-9)
+    clf = load_classifier(tmp_path / "m")
+    assert clf is not None and clf.classes == []
+    assert clf.predict(synth_record("NORM", rng), FS, LEADS_12) == []
+    assert clf.config["records_summary"]["not_read_time_budget"] == 1
