@@ -1,0 +1,252 @@
+"""Public entry points: train, load and run the digitizer.
+
+``model_dir/digitizer/config.json`` holds the resolved parameters of the classical pipeline
+(and, when present, ``weights.npz`` of the centre-line CNN).  Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_name
+
+from .metrics import challenge_snr_per_lead
+from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
+from .resample import FILL_METHODS, detect_beats, fill_template
+
+__all__ = ["Digitizer", "train_digitizer", "load_digitizer", "digitize_images", "assemble_leads",
+           "SUBDIR"]
+
+log = logging.getLogger(__name__)
+
+#: Sub-folder of ``model_dir`` owned by the digitizer.
+SUBDIR = "digitizer"
+_CONFIG = "config.json"
+_FORMAT_VERSION = 1
+
+
+@dataclass
+class Digitizer:
+    """A loaded digitizer: the classical pipeline's parameters (plus provenance).
+
+    Attributes
+    ----------
+    params : dict
+        Overrides of :data:`ecgpaper.digitize.pipeline.DEFAULT_PARAMS`.
+    meta : dict
+        What training measured (records, scores per candidate, seconds).
+    """
+
+    params: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
+                  levels: tuple[str, ...]):
+    """Yield (image, masked reference, header) for rendered training records."""
+    from ecg_image_kit import render
+    from ecg_image_kit.render import masked_signal
+
+    from ecgpaper.wfdbio import read_signal
+
+    order = rng.permutation(len(records))
+    for k in range(min(n_images, len(records))):
+        rec = records[int(order[k])]
+        sig, hdr = read_signal(rec)
+        level = levels[k % len(levels)]
+        seed = int(rng.integers(2**31 - 1))
+        res = render(sig, hdr.fs_hz, hdr.lead_names, config=level, seed=seed)
+        ref = masked_signal(sig, res.annotation, hdr.lead_names)
+        yield res.image, ref, hdr
+
+
+def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = False,
+                    seed: int = 0, time_budget_s: float | None = None,
+                    n_images: int = 24, candidates: dict | None = None) -> None:
+    """Fit the digitizer on rendered training records and write ``config.json``.
+
+    The classical pipeline has one parameter that depends on the plotting style: the aspect of
+    the brush model of the ``"morph"`` read-out (``morph_h_ratio``).  Training renders training
+    records with ``ecg_image_kit`` (clean and moderate presets, random seeds), digitizes them
+    with each candidate value and keeps the one with the best mean Challenge SNR against the
+    masked reference.  No CNN is trained (see ``docs/digitizer.md``).
+
+    Parameters
+    ----------
+    records : list of str
+        WFDB record paths without extension.
+    model_dir : str or Path
+        Output folder; the digitizer writes ``model_dir/digitizer/config.json``.
+    verbose : bool
+        Log progress at INFO level.
+    seed : int
+        Seed of record order and render seeds.
+    time_budget_s : float or None
+        Stop evaluating new images after this many seconds (at least one image is used when
+        any record is given).
+    n_images : int
+        Images rendered for the search.
+    candidates : dict or None
+        Parameter name -> list of values searched one at a time; default
+        ``{"morph_h_ratio": [1.05, 1.15, 1.25]}``.
+    """
+    t_start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    records = sorted(str(r) for r in records)
+    cands = candidates or {"morph_h_ratio": [1.05, 1.15, 1.25]}
+    for name in cands:
+        if name not in DEFAULT_PARAMS:
+            raise ValueError(f"unknown parameter {name!r}; valid: {sorted(DEFAULT_PARAMS)}")
+    params: dict = {}
+    scores: dict = {}
+    data = []
+    if records:
+        for image, ref, hdr in _render_pairs(records, rng, n_images, ("clean", "moderate")):
+            data.append((image, ref, hdr))
+            if time_budget_s is not None and time.perf_counter() - t_start > 0.25 * time_budget_s:
+                break
+    for name, values in cands.items():
+        per_value = {}
+        for v in values:
+            trial = dict(params)
+            trial[name] = v
+            vals = []
+            for image, ref, hdr in data:
+                ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, trial)
+                est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
+                                for n in hdr.lead_names], axis=1)
+                vals.extend(challenge_snr_per_lead(ref, est, hdr.fs_hz).tolist())
+            per_value[str(v)] = float(np.nanmean(vals)) if vals else float("nan")
+            if verbose:
+                log.info("digitizer training: %s=%s -> %.2f dB", name, v, per_value[str(v)])
+            if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
+                break
+        finite = {k: s for k, s in per_value.items() if np.isfinite(s)}
+        if finite:
+            best = max(finite, key=finite.get)
+            params[name] = type(values[0])(float(best)) if not isinstance(values[0], str) else best
+        scores[name] = per_value
+    out = Path(model_dir) / SUBDIR
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = {"format_version": _FORMAT_VERSION, "kind": "classical", "params": params,
+           "meta": {"n_records": len(records), "n_images": len(data), "seed": seed,
+                    "scores_db": scores, "train_s": round(time.perf_counter() - t_start, 2)}}
+    (out / _CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    if verbose:
+        log.info("digitizer config written to %s: %s", out / _CONFIG, params)
+
+
+def load_digitizer(model_dir: str | Path) -> Digitizer | None:
+    """Load the digitizer of ``model_dir``; None when it has none.
+
+    Examples
+    --------
+    >>> load_digitizer("/nonexistent-folder") is None
+    True
+    """
+    path = Path(model_dir) / SUBDIR / _CONFIG
+    if not path.is_file():
+        return None
+    cfg = json.loads(path.read_text())
+    params = dict(cfg.get("params", {}))
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ValueError(f"{path}: unknown digitizer parameter(s) {unknown}")
+    return Digitizer(params=params, meta=dict(cfg.get("meta", {})))
+
+
+def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | None = None,
+                    fill: str = "nan", verbose: bool = False) -> np.ndarray:
+    """Digitize the images of one record into the header's signal.
+
+    Parameters
+    ----------
+    images : list of numpy.ndarray
+        ``(H, W, 3)`` uint8 RGB pages of the record (grey/RGBA accepted).
+    header : ecgpaper.wfdbio.Header
+        Target: ``fs_hz``, ``num_samples``, ``num_signals``, ``lead_names`` (any case).
+    digitizer : Digitizer or None
+        Trained parameters; None = the classical defaults.
+    fill : {"nan", "template"}
+        Unprinted samples: NaN, or estimated from the beat timing of the longest read-out
+        (the rhythm strip) and each lead's own median beat.
+    verbose : bool
+        Log per-image diagnostics.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(header.num_samples, header.num_signals)`` float64 mV, NaN where not digitized,
+        never inf.  A lead that was not found or failed on every image is all NaN (warning).
+    """
+    if fill not in FILL_METHODS:
+        raise ValueError(f"unknown fill {fill!r}; valid: {list(FILL_METHODS)}")
+    fs = float(header.fs_hz)
+    if header.num_samples is None:
+        log.warning("record %s: header has no sample count; assuming 10 s",
+                    getattr(header, "record_name", "?"))
+    n = int(header.num_samples) if header.num_samples is not None else int(round(10.0 * fs))
+    params = dict(digitizer.params) if digitizer is not None else {}
+    found: dict[str, list[np.ndarray]] = {}
+    for k, image in enumerate(images):
+        try:
+            ro = digitize_image(image, fs, n, params)
+        except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            log.warning("record %s image %d: digitization failed: %r",
+                        getattr(header, "record_name", "?"), k, exc)
+            continue
+        if verbose:
+            log.info("record %s image %d: %s", getattr(header, "record_name", "?"), k,
+                     {a: b for a, b in ro.info.items() if a != "rows_px"})
+        for lead, sig in ro.leads.items():
+            found.setdefault(lead, []).append(sig)
+    return assemble_leads(found, header, fill, n)
+
+
+def assemble_leads(found: dict[str, list[np.ndarray]], header, fill: str = "nan",
+                   num_samples: int | None = None) -> np.ndarray:
+    """Arrange per-lead read-outs in the header's order and apply the fill option.
+
+    Parameters
+    ----------
+    found : dict
+        Canonical lead name -> list of ``(n,)`` read-outs (several images or panels).
+    header : ecgpaper.wfdbio.Header
+    fill : {"nan", "template"}
+    num_samples : int or None
+        Output length; the header's when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, header.num_signals)`` float64 mV, NaN where unknown, clipped to the format-16
+        range.
+    """
+    if fill not in FILL_METHODS:
+        raise ValueError(f"unknown fill {fill!r}; valid: {list(FILL_METHODS)}")
+    fs = float(header.fs_hz)
+    n = int(num_samples if num_samples is not None else header.num_samples)
+    m = int(header.num_signals)
+    out = np.full((n, m), np.nan)
+    for j, name in enumerate(header.lead_names[:m]):
+        segs = found.get(canonical_lead_name(name))
+        if not segs:
+            log.warning("record %s: lead %s not digitized; left NaN",
+                        getattr(header, "record_name", "?"), name)
+            continue
+        out[:, j] = combine_readouts(segs)
+    if fill == "template" and np.isfinite(out).any():
+        cover = np.isfinite(out).sum(axis=0)
+        j_best = int(np.argmax(cover))
+        if cover[j_best] >= 0.9 * n:
+            beats = detect_beats(out[:, j_best], fs)
+            out = fill_template(out, fs, beats)
+    lim = DIGITAL_MAX / DEFAULT_ADC_GAIN
+    out[~np.isfinite(out)] = np.nan
+    return np.clip(out, -lim, lim)

@@ -1,0 +1,229 @@
+"""Image loading and normalisation (stage 1 of the digitizer).
+
+Any input image (uint8 or float, grey ``(H, W)``, ``(H, W, 1)``, RGB or RGBA) is turned into a
+float32 RGB array in ``[0, 1]`` and two derived maps:
+
+* ``ink`` -- darkness of the ink, high on the trace, low on a coloured grid and on white
+  paper: ``1 - max(R, G, B)`` on grey pages; on a coloured grid the darkness of the channel in
+  which the grid is brightest (red for red/pink/orange grids), so the grid nearly vanishes and
+  black, blue or green traces all stay dark.
+* ``grid`` -- a map in which the grid lines are bright: the colour saturation
+  ``max - min`` over channels for colour grids, or the darkness itself for grey images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["NormalisedImage", "to_float_rgb", "flatten_background", "normalise_image", "paper_mask"]
+
+
+@dataclass
+class NormalisedImage:
+    """An image ready for the geometry stages.
+
+    Attributes
+    ----------
+    rgb : numpy.ndarray
+        ``(H, W, 3)`` float32 in ``[0, 1]``.
+    ink : numpy.ndarray
+        ``(H, W)`` float32 ink darkness in ``[0, 1]``: ``1 - max(R, G, B)`` on grey pages,
+        the darkness of the channel in which a coloured grid is brightest otherwise.
+    grid : numpy.ndarray
+        ``(H, W)`` float32 map where grid lines are bright.
+    is_colour : bool
+        True when a coloured grid was found (saturation carries the grid).
+    """
+
+    rgb: np.ndarray
+    ink: np.ndarray
+    grid: np.ndarray
+    is_colour: bool
+
+
+def to_float_rgb(image: np.ndarray) -> np.ndarray:
+    """Convert any image array to float32 RGB in ``[0, 1]``.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``; uint8 (0..255), uint16
+        (0..65535) or float (0..1).  Alpha is composited on white.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` float32.
+
+    Examples
+    --------
+    >>> to_float_rgb(np.full((2, 3), 255, np.uint8)).shape
+    (2, 3, 3)
+    """
+    arr = np.asarray(image)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must be 2-D or 3-D, got shape {arr.shape}")
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3:
+        img = arr.astype(np.float32)
+        img *= np.float32(1.0 / 255.0)
+        return img
+    if arr.dtype == np.uint8:
+        img = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        img = arr.astype(np.float32) / 65535.0
+    elif arr.dtype == bool:
+        img = arr.astype(np.float32)
+    else:
+        img = arr.astype(np.float32)
+        if img.size and np.nanmax(img) > 1.5:
+            img = img / 255.0
+    img = np.nan_to_num(img, nan=1.0)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    c = img.shape[2]
+    if c == 1:
+        img = np.repeat(img, 3, axis=2)
+    elif c == 2:  # grey + alpha
+        a = img[:, :, 1:2]
+        img = np.repeat(img[:, :, :1] * a + (1 - a), 3, axis=2)
+    elif c >= 4:
+        a = img[:, :, 3:4]
+        img = img[:, :, :3] * a + (1 - a)
+    return np.clip(img[:, :, :3], 0.0, 1.0).astype(np.float32)
+
+
+def flatten_background(rgb: np.ndarray, size_px: int = 31) -> np.ndarray:
+    """Divide out slowly varying illumination (shadows, uneven light, tinted paper).
+
+    The paper level is estimated by a grey-level dilation (local maximum of the brightest
+    channel over ``size_px``) of a 4x-downscaled image, smoothed and upscaled back.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        ``(H, W, 3)`` float32 in ``[0, 1]``.
+    size_px : int
+        Window (full-resolution pixels) of the local paper estimate; larger than the stroke and
+        the grid spacing.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` float32 with the paper close to 1.
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    ch = cv2.split(np.ascontiguousarray(rgb))
+    mx = cv2.max(cv2.max(ch[0], ch[1]), ch[2])
+    f = 4
+    small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    k = max(3, size_px // f) | 1
+    bg = cv2.dilate(small, np.ones((k, k), np.uint8))
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 2.0)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    inv = (1.0 / np.maximum(bg, 0.15)).astype(np.float32)
+    out = cv2.merge([cv2.min(cv2.multiply(c, inv), 1.0) for c in ch])
+    return out
+
+
+def normalise_image(image: np.ndarray, flatten: bool = True) -> NormalisedImage:
+    """Normalise an ECG image and split it into ink and grid maps.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Any layout accepted by :func:`to_float_rgb`.
+    flatten : bool
+        Divide out uneven illumination first (:func:`flatten_background`).
+
+    Returns
+    -------
+    NormalisedImage
+
+    Examples
+    --------
+    >>> img = np.full((20, 20, 3), 255, np.uint8); img[4:8, :] = (240, 120, 120); img[10, :] = 0
+    >>> n = normalise_image(img)
+    >>> bool(n.is_colour), round(float(n.ink[10, 0]), 2), round(float(n.ink[5, 0]), 2)
+    (True, 1.0, 0.06)
+    """
+    rgb = to_float_rgb(image)
+    if flatten:
+        rgb = flatten_background(rgb)
+    import cv2
+
+    r, g, b = cv2.split(np.ascontiguousarray(rgb))
+    mx = cv2.max(cv2.max(r, g), b)
+    mn = cv2.min(cv2.min(r, g), b)
+    sat = mx - mn
+    # Colour grid: a clear share of pixels is noticeably saturated.
+    is_colour = bool(np.mean(sat[::4, ::4] > 0.08) > 0.01)
+    ink = 1.0 - mx
+    if is_colour:
+        # The grid is (nearly) invisible in the channel where its lines are brightest (red for
+        # red/pink/orange grids); darkness in that channel is the ink, whatever the ink's hue
+        # (black, blue, green traces all absorb it).
+        ss, mm = sat[::4, ::4], mx[::4, ::4]
+        sel = (ss > 0.15) & (mm > 0.5)
+        if sel.sum() > 100:
+            med = [float(np.median(c[::4, ::4][sel])) for c in (r, g, b)]
+            ink = 1.0 - (r, g, b)[int(np.argmax(med))]
+    # Grid = luminance darkness (full resolution even after JPEG chroma subsampling) with the
+    # trace and other dark ink blanked out.
+    lum = 0.299 * r + 0.587 * g + 0.114 * b
+    grid = 1.0 - lum
+    dark = (ink > 0.35).astype(np.uint8)
+    dark = cv2.dilate(dark, np.ones((3, 3), np.uint8))
+    grid[dark > 0] = 0.0
+    return NormalisedImage(rgb=rgb, ink=ink.astype(np.float32), grid=grid.astype(np.float32),
+                           is_colour=is_colour)
+
+
+def paper_mask(grid: np.ndarray, px_per_mm: float, erode_mm: float = 2.0) -> np.ndarray:
+    """Pixels on the printed page: where the grid's fine texture is present.
+
+    The local energy of the band-passed grid map is high wherever grid lines are printed and
+    low on a table or scanner lid around the page.  The largest such region, eroded by
+    ``erode_mm``, is the page.
+
+    Parameters
+    ----------
+    grid : numpy.ndarray
+        ``(H, W)`` grid map.
+    px_per_mm : float
+        Approximate scale.
+    erode_mm : float
+        Safety margin inside the page edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W)`` bool; all True when no clear page edge is found.
+    """
+    import cv2
+
+    h, w = grid.shape
+    f = 4
+    g = cv2.resize(grid, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    hp = np.abs(g - cv2.GaussianBlur(g, (0, 0), max(1.0, px_per_mm / f)))
+    k = max(3, int(6 * px_per_mm / f)) | 1
+    energy = cv2.blur(hp, (k, k))
+    level = float(np.median(energy))
+    if level <= 0:
+        return np.ones((h, w), bool)
+    m = (energy > 0.3 * level).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=4)
+    if n <= 1:
+        return np.ones((h, w), bool)
+    big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    m = (lab == big).astype(np.uint8)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    e = max(1, int(erode_mm * px_per_mm / f))
+    m = cv2.erode(m, np.ones((2 * e + 1, 2 * e + 1), np.uint8))
+    full = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    if full.mean() < 0.3:
+        return np.ones((h, w), bool)
+    return full

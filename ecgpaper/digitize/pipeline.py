@@ -1,0 +1,377 @@
+"""Orchestrator: compose and time the digitizer stages.
+
+``image -> normalise -> deskew -> grid scale -> rows/layout -> track + read-out -> calibrate
+-> place on the header's time axis``.  Each stage is a function of small typed values in its
+own module; this module only wires them and records what each stage measured (the returned
+:class:`ImageReadout` carries the diagnostics and per-stage timings).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ecgpaper.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+
+from .geometry import (estimate_rectification, estimate_rotation_deg, homography_displacement_px,
+                       rotate_image)
+from .grid import estimate_grid_scale
+from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_calibration_pulse,
+                     find_rows, identify_rhythm_leads, layout_panels)
+from .load import normalise_image, paper_mask, to_float_rgb
+from .resample import place_segment
+from .trace import READOUT_METHODS, track_row
+
+__all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
+
+log = logging.getLogger(__name__)
+
+#: Parameters of the classical pipeline (what ``config.json`` may override).
+DEFAULT_PARAMS: dict = {
+    "readout": "morph",          # see trace.READOUT_METHODS
+    "morph_h_ratio": 1.15,       # brush aspect of the morph read-out (tuned by train_digitizer)
+    "morph_level_window": 7,     # columns of the up/down-peak decision
+    "baseline_pull": 0.5,        # tracking: weight of the distance to the row baseline
+    "fine_readout": True,        # resample from the sub-column (4x) morph read-out
+    "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
+    "fine_min_crispness": 0.6,   # ... and only on crisp (unblurred) strokes
+    "ink_threshold": None,       # None = adaptive (half the 99.9th percentile of ink)
+    "ink_threshold_min": 0.15,
+    "ink_threshold_max": 0.5,
+    "band_fraction": 0.8,        # half-height of a row's search band, in row spacings
+    "min_coverage": 0.6,         # a lead tracked in fewer of its columns is failed (NaN)
+    "max_jumps_per_s": 1.0,      # ... and one whose tracked path jumps over gaps more often
+    "max_baseline_offset": 0.35,  # ... or whose median sits this many row spacings off its row
+    "max_abs_mv": 8.0,           # a lead whose read-out leaves +-this is failed
+    "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
+    "layout": None,              # force a layout name; None = detect
+    "rectify": True,             # fit a homography to the local grid (perspective, shear)
+    "min_grid_quality": 10.0,    # grid spectral peak / median below this = no grid
+    "row_tolerance": 0.2,        # rows may sit this many row spacings off an even lattice
+}
+
+
+@dataclass
+class ImageReadout:
+    """Digitized leads of one image and what the stages measured.
+
+    Attributes
+    ----------
+    leads : dict
+        Canonical lead name -> ``(num_samples,)`` float64 mV (NaN where not printed or failed).
+    info : dict
+        Rotation, scale, layout, gains, failures, per-stage seconds.
+    """
+
+    leads: dict[str, np.ndarray]
+    info: dict = field(default_factory=dict)
+
+
+def _threshold(ink: np.ndarray, p: dict, grey_grid: bool = False) -> float:
+    """Ink threshold: half the stroke darkness; on grey grids above the grid-line level."""
+    if p.get("ink_threshold") is not None:
+        return float(p["ink_threshold"])
+    sample = ink[::3, ::3]
+    sample = sample[sample > 0.05]
+    if sample.size == 0:
+        return float(p["ink_threshold_min"])
+    hi = float(np.percentile(sample, 97.0))
+    thr = float(np.clip(0.5 * hi, p["ink_threshold_min"], p["ink_threshold_max"]))
+    if grey_grid:
+        # grey grid lines are ink-like: find their darkness (the most common level between 0.15
+        # and 80 % of the stroke level) and put the threshold half-way to the strokes
+        top = float(np.percentile(sample, 99.8))
+        vals = sample[(sample > 0.15) & (sample < 0.8 * top)]
+        if vals.size > 100:
+            hist, edges = np.histogram(vals, bins=40)
+            g = 0.5 * (edges[int(np.argmax(hist))] + edges[int(np.argmax(hist)) + 1])
+            thr = max(thr, 0.5 * (g + top))
+    return thr
+
+
+def _choose_rows(baselines: np.ndarray, tolerance: float,
+                 counts: tuple[int, ...] | None = None) -> tuple[str | None, np.ndarray]:
+    """Pick the layout and its rows among the detected row candidates.
+
+    Trace rows are evenly spaced; spurious candidates (header text, page edges, marks, a big
+    QRS between close rows) are not, and a flat or merged row may be missed.  For each
+    supported row count ``c`` (largest first), every pair of candidates is tried as first and
+    last row of an evenly spaced lattice of ``c`` rows; the lattice is accepted when at least
+    75 % of its rows have a candidate within ``tolerance`` spacings.  Matched rows keep their
+    measured position, unmatched ones the lattice position.
+    """
+    b = np.sort(np.asarray(baselines, float))
+    if b.size == 0:
+        return None, b
+    for c in sorted(counts or ROWS_TO_LAYOUTS, reverse=True):
+        need = max(2, int(np.ceil(0.75 * c))) if c > 1 else 1
+        if b.size < need:
+            continue
+        if c == 1:
+            return ROWS_TO_LAYOUTS.get(1, (None,))[0], b[:1]
+        best, best_key = None, None
+        for i in range(b.size):
+            for j in range(i + 1, b.size):
+                sp = (b[j] - b[i]) / (c - 1)
+                lattice = b[i] + sp * np.arange(c)
+                dist = np.abs(b[None, :] - lattice[:, None])
+                near = np.argmin(dist, axis=1)
+                ok = dist[np.arange(c), near] <= tolerance * sp
+                n_ok = int(ok.sum())
+                if n_ok < need:
+                    continue
+                resid = float(np.mean(dist[np.arange(c), near][ok])) / sp
+                key = (n_ok, -resid)
+                if best_key is None or key > best_key:
+                    best_key = key
+                    best = np.where(ok, b[near], lattice)
+        if best is not None:
+            return ROWS_TO_LAYOUTS[c][0] if c in ROWS_TO_LAYOUTS else None, best
+    return None, b
+
+
+def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
+                   params: dict | None = None) -> ImageReadout:
+    """Digitize one ECG page with the classical pipeline.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W, 3)`` uint8 RGB (grey and RGBA accepted).
+    fs_hz : float
+        Output sampling rate (the header's).
+    num_samples : int
+        Output length (the header's).
+    params : dict or None
+        Overrides of :data:`DEFAULT_PARAMS`.
+
+    Returns
+    -------
+    ImageReadout
+    """
+    p = dict(DEFAULT_PARAMS)
+    if params:
+        unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown digitizer parameter(s) {unknown}; valid: {sorted(DEFAULT_PARAMS)}")
+        p.update(params)
+    if p["readout"] not in READOUT_METHODS:
+        raise ValueError(f"unknown read-out {p['readout']!r}; valid: {list(READOUT_METHODS)}")
+    timings: dict[str, float] = {}
+    info: dict = {"timings_s": timings, "failed_leads": []}
+    t = time.perf_counter()
+
+    def tick(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        timings[name] = round(now - t, 4)
+        t = now
+
+    rgb = to_float_rgb(image)
+    norm = normalise_image(rgb)
+    tick("load")
+    angle = estimate_rotation_deg(norm.grid)
+    if abs(angle) > 0.02:
+        norm = normalise_image(rotate_image(norm.rgb, angle), flatten=False)
+    info["rotation_deg"] = float(angle)
+    info["perspective_px"] = 0.0
+    if p["rectify"]:
+        coarse = estimate_grid_scale(norm.grid)
+        if np.isfinite(coarse.px_per_mm_x) and coarse.px_per_mm_x > 2.0:
+            hmat = estimate_rectification(norm.grid, 0.5 * (coarse.px_per_mm_x + coarse.px_per_mm_y))
+            if hmat is not None:
+                disp = homography_displacement_px(hmat, norm.grid.shape)
+                info["perspective_px"] = round(disp, 2)
+                if 1.0 < disp < 0.25 * max(norm.grid.shape):
+                    hh, ww = norm.grid.shape
+                    warped = cv2.warpPerspective(norm.rgb, hmat, (ww, hh), flags=cv2.INTER_LINEAR,
+                                                 borderMode=cv2.BORDER_CONSTANT,
+                                                 borderValue=(1.0, 1.0, 1.0))
+                    norm = normalise_image(warped, flatten=False)
+    tick("geometry")
+    scale = estimate_grid_scale(norm.grid)
+    ppm_x, ppm_y = scale.px_per_mm_x, scale.px_per_mm_y
+    info["grid_found"] = bool(scale.quality >= p["min_grid_quality"] and np.isfinite(ppm_x))
+    if not info["grid_found"]:
+        # no usable grid: assume a letter page in landscape filling the image width
+        ppm_x = ppm_y = norm.grid.shape[1] / 279.4
+        log.warning("no grid found (quality %.1f); assuming %.3f px/mm", scale.quality, ppm_x)
+    info.update(px_per_mm_x=ppm_x, px_per_mm_y=ppm_y, grid_quality=scale.quality)
+    tick("grid")
+
+    ink = norm.ink
+    page = paper_mask(norm.grid, ppm_y) if info["grid_found"] else np.ones(ink.shape, bool)
+    info["page_fraction"] = round(float(page.mean()), 3)
+    if not page.all():
+        ink = np.where(page, ink, 0.0).astype(np.float32)
+    thr = _threshold(ink, p, grey_grid=not norm.is_colour)
+    info["ink_threshold"] = thr
+    # crispness: share of stroke pixels near full darkness (blur and noise lower it); the
+    # sub-column read-out only pays on crisp strokes
+    strokes = ink[::2, ::2]
+    strokes = strokes[strokes > thr]
+    crisp = float(np.mean(strokes > 0.8 * np.percentile(strokes, 99))) if strokes.size > 50 else 0.0
+    info["crispness"] = round(crisp, 3)
+    use_fine = bool(p["fine_readout"]) and crisp >= p["fine_min_crispness"]
+    info["fine_readout"] = use_fine
+    binary = ink > thr
+    baselines = find_rows(binary, ppm_y)
+    h, w = ink.shape
+    layout = p["layout"]
+    if layout is None:
+        layout, baselines = _choose_rows(baselines, p["row_tolerance"])
+    else:
+        grid0, rh0 = LAYOUT_GRIDS[layout]
+        want = len(grid0) + len(rh0)
+        if baselines.size > want:
+            _, baselines = _choose_rows(baselines, 0.5, counts=(want,))
+    info["rows_px"] = baselines.round(2).tolist()
+    if layout is None or baselines.size == 0:
+        info["layout"] = None
+        info["error"] = "no trace rows found"
+        return ImageReadout({}, info)
+    grid, rhythm_default = LAYOUT_GRIDS[layout]
+    spacing = float(np.median(np.diff(baselines))) if baselines.size > 1 else 40 * ppm_y
+    tick("rows")
+
+    # --- track every row over the page width
+    half_band = p["band_fraction"] * spacing
+    x_lo, x_hi = int(0.01 * w), int(0.99 * w)
+    tracks = []
+    for b in baselines:
+        rt = track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi, float(b),
+                       spacing, method=p["readout"], baseline_pull=p["baseline_pull"],
+                       h_ratio=p["morph_h_ratio"], level_window=p["morph_level_window"],
+                       fine_steep=p["fine_steep"])
+        tracks.append(rt)
+    tick("trace")
+
+    # --- calibration pulses: time origin and gain
+    px_per_s = PAPER_SPEED_MM_PER_S * ppm_x
+    x0s, heights, zero_px = [], [], []
+    for b, rt in zip(baselines, tracks):
+        res = find_calibration_pulse(rt.y_px, rt.x_px, float(b), ppm_x, ppm_y)
+        zero_px.append(float(b))
+        if res is not None:
+            x0s.append(res[0])
+            if abs(res[2] - b) < 0.25 * spacing:
+                zero_px[-1] = res[2]
+            heights.append(res[1])
+    if x0s:
+        x0 = float(np.median(x0s))
+    else:
+        starts = [rt.x_px[np.argmax(np.isfinite(rt.y_px))] for rt in tracks if np.isfinite(rt.y_px).any()]
+        x0 = float(np.median(starts)) if starts else 0.0
+    mm_per_mv = PAPER_GAIN_MM_PER_MV
+    if heights:
+        hm = float(np.median(heights))
+        if p["snap_gain"]:
+            for g in (5.0, 10.0, 20.0):
+                if abs(hm / g - 1) < 0.12:
+                    hm = g
+        if 2.0 < hm < 40.0:
+            mm_per_mv = hm
+    px_per_mv = mm_per_mv * ppm_y
+    ends = []
+    for rt in tracks:
+        ok = np.nonzero(np.isfinite(rt.y_px))[0]
+        if ok.size:
+            ends.append(rt.x_px[ok[-1]])
+    n_cols = len(grid[0])
+    dur_header = num_samples / fs_hz
+    dur_meas = (float(np.median(ends)) - x0) / px_per_s if ends else dur_header
+    step = 0.1 * n_cols
+    # ink beyond the trace end (marks, page edge) can only lengthen the measured extent
+    if dur_meas >= 0.97 * dur_header:
+        duration = dur_header
+    else:
+        duration = max(step, round(dur_meas / step) * step)
+    info.update(x0_px=x0, mm_per_mv=mm_per_mv, duration_s=duration, n_pulses=len(x0s))
+    tick("calibrate")
+
+    # --- per-row signals on the output time axis (for layout checks)
+    def row_signal(r: int, t0: float, t1: float) -> np.ndarray:
+        rt = tracks[r]
+        if rt.x_fine is not None and use_fine:
+            return place_segment(rt.x_fine, rt.y_fine, x0, px_per_s, zero_px[r], px_per_mv,
+                                 t0, t1, fs_hz, num_samples)
+        return place_segment(rt.x_px, rt.y_px, x0, px_per_s, zero_px[r], px_per_mv,
+                             t0, t1, fs_hz, num_samples)
+
+    if layout in ("3x4+3", "6x2") and p["layout"] is None and baselines.size == 6:
+        rows_mv = [row_signal(r, 0.0, duration) for r in range(6)]
+        layout = choose_six_row_layout(rows_mv, int(duration * fs_hz))
+        grid, rhythm_default = LAYOUT_GRIDS[layout]
+    rhythm = rhythm_default
+    if rhythm_default and baselines.size == len(grid) + len(rhythm_default):
+        short = [row_signal(r, 0.0, duration) for r in range(len(grid))]
+        strips = [row_signal(len(grid) + i, 0.0, duration) for i in range(len(rhythm_default))]
+        rhythm = identify_rhythm_leads(short, strips, grid, rhythm_default)
+    info["layout"] = layout
+    info["rhythm_leads"] = list(rhythm)
+    panels = layout_panels(layout, duration, rhythm)
+
+    # --- place leads, failure checks
+    leads: dict[str, list[np.ndarray]] = {}
+    for pan in panels:
+        if pan.row >= baselines.size:
+            continue
+        rt = tracks[pan.row]
+        seg = row_signal(pan.row, pan.t0_s, pan.t1_s)
+        a = int(np.ceil(pan.t0_s * fs_hz - 1e-6))
+        z = min(num_samples, int(np.ceil(pan.t1_s * fs_hz - 1e-6)))
+        win = seg[a:z]
+        cov = float(np.isfinite(win).mean()) if win.size else 0.0
+        xa, xb = x0 + pan.t0_s * px_per_s, x0 + pan.t1_s * px_per_s
+        in_pan = (rt.x_px >= xa + 3) & (rt.x_px < xb - 3)
+        jumps_per_s = float(rt.jump[in_pan].sum()) / max(pan.t1_s - pan.t0_s, 1e-6) \
+            if rt.jump is not None else 0.0
+        info.setdefault("jumps_per_s", {})[f"{pan.lead}@{pan.row}"] = round(jumps_per_s, 2)
+        yin = rt.y_px[in_pan]
+        off = abs(float(np.nanmedian(yin)) - float(baselines[pan.row])) / spacing \
+            if np.isfinite(yin).any() else 1.0
+        bad = cov < p["min_coverage"] or jumps_per_s > p["max_jumps_per_s"] or \
+            off > p["max_baseline_offset"] or (np.isfinite(win).any() and np.nanmax(np.abs(win - np.nanmedian(win))) > p["max_abs_mv"])
+        if bad:
+            info["failed_leads"].append(pan.lead)
+            log.warning("lead %s (row %d, col %d): read-out failed (coverage %.2f, %.1f jumps/s); "
+                        "set to NaN", pan.lead, pan.row, pan.col, cov, jumps_per_s)
+            continue
+        leads.setdefault(pan.lead, []).append(seg)
+    out = {k: combine_readouts(v) for k, v in leads.items()}
+    tick("place")
+    info["total_s"] = round(sum(timings.values()), 4)
+    return ImageReadout(out, info)
+
+
+def combine_readouts(segments: list[np.ndarray]) -> np.ndarray:
+    """Merge several read-outs of the same lead (short lead + rhythm strip, several images).
+
+    Overlapping finite samples are averaged after removing each read-out's median offset
+    relative to the first (baselines of different rows differ slightly).
+
+    Examples
+    --------
+    >>> a = np.array([1.0, 2.0, np.nan]); b = np.array([np.nan, 2.2, 3.0])
+    >>> combine_readouts([a, b]).round(2).tolist()
+    [1.0, 2.1, 3.0]
+    """
+    if len(segments) == 1:
+        return segments[0]
+    ref = segments[0]
+    aligned = [ref]
+    for s in segments[1:]:
+        both = np.isfinite(ref) & np.isfinite(s)
+        off = float(np.median(s[both] - ref[both])) if both.sum() > 10 else 0.0
+        aligned.append(s - off)
+    stack = np.stack(aligned)
+    with np.errstate(all="ignore"):
+        cnt = np.isfinite(stack).sum(axis=0)
+        tot = np.nansum(stack, axis=0)
+    out = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+    return out
+

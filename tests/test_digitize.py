@@ -1,0 +1,227 @@
+"""Tests of the digitizer (ecgpaper.digitize): stages, layouts and round trips.
+
+Hermetic: images come from the project's generator (``ecg_image_kit``) or are drawn with cv2;
+signals are a small synthetic 12-lead ECG built here (Einthoven-consistent limb leads).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ecgpaper.constants import LEADS_12
+from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
+from ecgpaper.digitize.geometry import estimate_rotation_deg
+from ecgpaper.digitize.grid import estimate_grid_scale
+from ecgpaper.digitize.metrics import challenge_snr_per_lead
+from ecgpaper.digitize.pipeline import digitize_image
+from ecgpaper.digitize.resample import detect_beats, fill_template, place_segment
+from ecgpaper.wfdbio import format_header, parse_header, write_record
+
+ecg_image_kit = pytest.importorskip("ecg_image_kit")
+masked_signal = pytest.importorskip("ecg_image_kit.render").masked_signal
+
+
+def synthetic_ecg(fs_hz: float = 500.0, duration_s: float = 10.0, seed: int = 0) -> np.ndarray:
+    """(n, 12) mV: Gaussian P/QRS/T beats; III, aVR, aVL, aVF derived from I and II."""
+    rng = np.random.default_rng(seed)
+    n = int(round(fs_hz * duration_s))
+    t = np.arange(n) / fs_hz
+    rr = 60.0 / rng.uniform(60, 85)
+    beats = np.arange(0.3, duration_s, rr)
+
+    def lead(amp_p, amp_q, amp_r, amp_s, amp_t):
+        x = np.zeros(n)
+        for b in beats:
+            for c, w, a in ((b - 0.16, 0.025, amp_p), (b - 0.03, 0.012, amp_q), (b, 0.016, amp_r),
+                            (b + 0.035, 0.012, amp_s), (b + 0.28, 0.05, amp_t)):
+                x += a * np.exp(-0.5 * ((t - c) / w) ** 2)
+        return x + 0.03 * np.sin(2 * np.pi * 0.2 * t + rng.uniform(0, 6))
+
+    i_ = lead(0.08, -0.05, 0.7, -0.15, 0.2)
+    ii = lead(0.12, -0.08, 1.1, -0.2, 0.3)
+    iii = ii - i_
+    avr, avl, avf = -(i_ + ii) / 2, i_ - ii / 2, ii - i_ / 2
+    chest = [lead(0.05 * k, -0.1, 0.3 + 0.25 * k, -1.0 + 0.15 * k, 0.1 + 0.05 * k) for k in range(6)]
+    return np.stack([i_, ii, iii, avr, avl, avf] + chest, axis=1)
+
+
+def make_header(fs_hz: float, num_samples: int, names=LEADS_12):
+    return parse_header(format_header("synt", fs_hz, num_samples, list(names)))
+
+
+def mean_snr(ref, est, fs):
+    return float(np.nanmean(challenge_snr_per_lead(ref, est, fs)))
+
+
+# ---------------------------------------------------------------- stage tests
+@pytest.mark.parametrize("angle", [-4.0, 3.0, 0.7])
+def test_rotated_grid_angle_recovered(angle):
+    h, w = 800, 1100
+    img = np.zeros((h, w), np.float32)
+    p = 7.874
+    for k in np.arange(0, w, p):
+        cv2.line(img, (int(k * 16), 0), (int(k * 16), h * 16), 1.0, 1, cv2.LINE_AA, 4)
+    for k in np.arange(0, h, p):
+        cv2.line(img, (0, int(k * 16)), (w * 16, int(k * 16)), 1.0, 1, cv2.LINE_AA, 4)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    rot = cv2.warpAffine(img, m, (w, h))
+    assert abs(estimate_rotation_deg(rot) - angle) < 0.03
+
+
+@pytest.mark.parametrize("px_per_mm", [3.937, 5.9055, 7.3, 11.811])
+def test_known_px_per_mm_recovered(px_per_mm):
+    w, h = int(280 * px_per_mm), int(200 * px_per_mm)
+    img = np.zeros((h, w), np.float32)
+    for i, k in enumerate(np.arange(0, w, px_per_mm)):
+        cv2.line(img, (int(round(k * 16)), 0), (int(round(k * 16)), h * 16), 1.0 if i % 5 == 0 else 0.4, 1,
+                 cv2.LINE_AA, 4)
+    for i, k in enumerate(np.arange(0, h, px_per_mm)):
+        cv2.line(img, (0, int(round(k * 16))), (w * 16, int(round(k * 16))), 1.0 if i % 5 == 0 else 0.4, 1,
+                 cv2.LINE_AA, 4)
+    s = estimate_grid_scale(img)
+    assert abs(s.px_per_mm_x / px_per_mm - 1) < 5e-4  # <= 0.05 %
+    assert abs(s.px_per_mm_y / px_per_mm - 1) < 2e-3
+
+
+def test_place_segment_rate_and_window():
+    x = np.arange(1000.0)
+    y = 500 - 0.05 * x
+    out = place_segment(x, y, 100.0, 50.0, 500.0, 10.0, 2.0, 4.0, 250.0, 2500)
+    assert out.shape == (2500,)
+    assert np.isnan(out[:500]).all() and np.isnan(out[1000:]).all()
+    i = 600
+    assert out[i] == pytest.approx(0.005 * (100 + i / 250 * 50), abs=1e-9)
+
+
+def test_fill_template_estimates_unprinted_beats():
+    fs = 250.0
+    sig = synthetic_ecg(fs)
+    masked = sig.copy()
+    masked[:, 0] = np.nan
+    masked[: int(2.5 * fs), 0] = sig[: int(2.5 * fs), 0]
+    beats = detect_beats(sig[:, 1], fs)
+    filled = fill_template(masked, fs, beats)
+    assert np.isfinite(filled[:, 0]).all()
+    full = challenge_snr_per_lead(sig[:, :1], filled[:, :1], fs)[0]
+    assert full > 5.0
+
+
+# ---------------------------------------------------------------- generator round trips
+@pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1", "2x6"])
+def test_layout_recognised(layout):
+    sig = synthetic_ecg(500.0, seed=1)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(layout=layout, dpi=150), seed=2)
+    ro = digitize_image(res.image, 500.0, sig.shape[0])
+    assert ro.info["layout"] == layout
+    assert not ro.info["failed_leads"]
+
+
+def test_clean_round_trip_snr_and_header_order():
+    sig = synthetic_ecg(500.0, seed=3)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=4)
+    ref = masked_signal(sig, res.annotation, LEADS_12)
+    # header with another order and other spellings
+    order = [11, 3, 0, 1, 2, 4, 5, 6, 7, 8, 9, 10]
+    names = [LEADS_12[k].upper() for k in order]
+    hdr = make_header(500.0, sig.shape[0], names)
+    est = digitize_images([res.image], hdr)
+    assert est.shape == (5000, 12) and est.dtype == np.float64
+    assert not np.isinf(est).any()
+    snr = mean_snr(ref[:, order], est, 500.0)
+    assert snr >= 20.0, snr
+
+
+@pytest.mark.parametrize("fs_hz", [100.0, 250.0])
+def test_other_header_rates(fs_hz):
+    sig = synthetic_ecg(fs_hz, seed=5)
+    res = ecg_image_kit.render(sig, fs_hz, LEADS_12, config="clean", seed=6)
+    ref = masked_signal(sig, res.annotation, LEADS_12)
+    est = digitize_images([res.image], make_header(fs_hz, sig.shape[0]))
+    assert est.shape == (sig.shape[0], 12)
+    assert mean_snr(ref, est, fs_hz) > 15.0
+
+
+def test_moderate_rotation_round_trip():
+    sig = synthetic_ecg(500.0, seed=7)
+    cfg = ecg_image_kit.RenderConfig(rotation_deg=3.0, noise_std=4.0, blur_sigma_px=0.6)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=cfg, seed=8)
+    ref = masked_signal(sig, res.annotation, LEADS_12)
+    est = digitize_images([res.image], make_header(500.0, 5000))
+    assert mean_snr(ref, est, 500.0) > 14.0
+
+
+def test_failed_lead_is_nan_with_warning(caplog):
+    sig = synthetic_ecg(500.0, seed=9)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=10)
+    img = res.image.copy()
+    v1 = next(lead for lead in res.annotation["leads"] if lead["name"] == "V1")
+    x0, y0, x1, y1 = (int(round(v)) for v in v1["bbox"])
+    img[max(0, y0 - 5):y1 + 5, x0 + 3:x1 - 3] = 255  # paper with no grid, no trace
+    with caplog.at_level(logging.WARNING):
+        est = digitize_images([img], make_header(500.0, 5000))
+    assert np.isnan(est[:, 6]).all()
+    assert any("V1" in r.getMessage() for r in caplog.records)
+    assert np.isfinite(est[:, 0]).any()
+
+
+def test_fill_template_option_covers_record():
+    sig = synthetic_ecg(500.0, seed=11)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=12)
+    est = digitize_images([res.image], make_header(500.0, 5000), fill="template")
+    assert np.isfinite(est).mean() > 0.98
+    with pytest.raises(ValueError, match="nan"):
+        digitize_images([res.image], make_header(500.0, 5000), fill="bogus")
+
+
+def test_train_and_load_tiny(tmp_path: Path):
+    sig = synthetic_ecg(500.0, seed=13)
+    rec = tmp_path / "data" / "r1"
+    rec.parent.mkdir()
+    write_record(str(rec), sig, 500.0, list(LEADS_12))
+    model_dir = tmp_path / "model"
+    assert load_digitizer(model_dir) is None
+    train_digitizer([str(rec)], model_dir, seed=0, time_budget_s=30.0, n_images=1,
+                    candidates={"morph_h_ratio": [1.15]})
+    cfg = json.loads((model_dir / "digitizer" / "config.json").read_text())
+    assert cfg["params"] == {"morph_h_ratio": 1.15}
+    dig = load_digitizer(model_dir)
+    assert dig is not None and dig.params["morph_h_ratio"] == 1.15
+    assert not list(model_dir.rglob("*.pkl")) and not list(model_dir.rglob("*.pt"))
+
+
+def test_perspective_grid_rectified():
+    from ecgpaper.digitize.geometry import estimate_rectification
+
+    h, w, p = 700, 900, 5.118
+    img = np.zeros((h, w), np.float32)
+    for i, k in enumerate(np.arange(0, w, p)):
+        cv2.line(img, (int(k * 16), 0), (int(k * 16), h * 16), 1.0 if i % 5 == 0 else 0.4, 1, cv2.LINE_AA, 4)
+    for i, k in enumerate(np.arange(0, h, p)):
+        cv2.line(img, (0, int(k * 16)), (w * 16, int(k * 16)), 1.0 if i % 5 == 0 else 0.4, 1, cv2.LINE_AA, 4)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[15, -8], [w - 4, 12], [w + 8, h - 20], [-10, h + 4]])
+    hmat = cv2.getPerspectiveTransform(src, dst)
+    rect = estimate_rectification(cv2.warpPerspective(img, hmat, (w, h)), p, n_x=5, n_y=4)
+    m = rect @ hmat
+    m = m / m[2, 2]
+    # rectify o distort = a pure translation (unit scale, no rotation/shear/keystone)
+    assert np.allclose(m[:2, :2], np.eye(2), atol=2e-3)
+    assert np.allclose(m[2, :2], 0.0, atol=2e-6)
+
+
+@pytest.mark.parametrize("cfg", [dict(grid_style="bw"), dict(trace_color="blue"), dict(grid_style="none")])
+def test_grid_and_trace_styles(cfg):
+    sig = synthetic_ecg(500.0, seed=15)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(cfg, dpi=150), seed=16)
+    img = res.image
+    if cfg.get("grid_style") == "bw":  # a grey-scale scan
+        img = np.repeat(img.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    ref = masked_signal(sig, res.annotation, LEADS_12)
+    est = digitize_images([img], make_header(500.0, 5000))
+    assert mean_snr(ref, est, 500.0) > 15.0
