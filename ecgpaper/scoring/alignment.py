@@ -76,34 +76,103 @@ def quantize(x: np.ndarray, y: np.ndarray, num_levels: int = NUM_LEVELS):
     return out[0], out[1], span / (num_levels - 1)
 
 
+#: Histogram row layout of :func:`_pair_counts`: level differences -255..255 land in
+#: columns 0..510; pairs with a missing sample are sent to the spare columns 511..1023
+#: by giving missing samples out-of-range levels (checked in the tests).
+_ROW_STRIDE = 1024
+_MISSING_Y = 2 * NUM_LEVELS - 1
+_MISSING_X = -(NUM_LEVELS + 1)
+#: Lags counted per ``np.bincount`` call: keys and bins of a block stay in the L2 cache.
+_LAG_BLOCK = 16
+
+
+def _pair_counts(qx: np.ndarray, qy: np.ndarray, m: int) -> np.ndarray:
+    """Histogram of level differences ``qy[j + dt] - qx[j]`` for every lag ``|dt| <= m``.
+
+    Returns an int array ``(2 m + 1, _ROW_STRIDE)``: row ``i`` is lag ``i - m``,
+    column ``d + NUM_LEVELS - 1`` counts the pairs with difference ``d``; the
+    columns from ``2 NUM_LEVELS - 1`` on hold the pairs with a missing sample.
+    Only the span of ``x`` between its first and last finite sample is paired.
+    """
+    n_lags = 2 * m + 1
+    finite_x = np.flatnonzero(qx >= 0)
+    t0, t1 = int(finite_x[0]), int(finite_x[-1]) + 1
+    width = t1 - t0
+    # key = qy' + (NUM_LEVELS - 1 - qx') + row * stride, with out-of-range levels for
+    # missing samples (qy' = _MISSING_Y, qx' = _MISSING_X) that land in the spare columns.
+    base = np.where(qx[t0:t1] >= 0, qx[t0:t1], _MISSING_X).astype(np.intp)
+    base = (NUM_LEVELS - 1) - base
+    qy_pad = np.full(len(qy) + 2 * m, _MISSING_Y, dtype=np.intp)
+    qy_pad[m:m + len(qy)] = np.where(qy >= 0, qy, _MISSING_Y)
+    # Row i of the view is qy_pad[t0 + i : t0 + i + width], i.e. y[j + dt] for lag i - m.
+    view = np.lib.stride_tricks.sliding_window_view(qy_pad, width)[t0:t0 + n_lags]
+    block = min(_LAG_BLOCK, n_lags)
+    offsets = base[None, :] + (np.arange(block, dtype=np.intp) * _ROW_STRIDE)[:, None]
+    keys = np.empty((block, width), dtype=np.intp)
+    counts = np.empty((n_lags, _ROW_STRIDE), dtype=np.intp)
+    for s in range(0, n_lags, block):
+        b = min(block, n_lags - s)
+        np.add(view[s:s + b], offsets[:b], out=keys[:b])
+        counts[s:s + b] = np.bincount(keys[:b].ravel(), minlength=b * _ROW_STRIDE).reshape(
+            b, _ROW_STRIDE)
+    return counts
+
+
+def _smooth_patch(counts: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Smoothed correlation ``H * counts * H`` on rows ``r0:r1`` and columns ``c0:c1``.
+
+    ``counts`` is ``(rows, n_dq)``; values outside it count as zero. The result is
+    bit-identical to the same cells of the smoothing of the whole array (the same
+    ``correlate1d`` calls see the same neighbourhoods).
+    """
+    margin = (len(_H) - 1) // 2
+    rows, cols = counts.shape
+    patch = np.zeros((r1 - r0 + 2 * margin, c1 - c0 + 2 * margin))
+    a0, a1 = max(0, r0 - margin), min(rows, r1 + margin)
+    b0, b1 = max(0, c0 - margin), min(cols, c1 + margin)
+    patch[a0 - (r0 - margin):a1 - (r0 - margin), b0 - (c0 - margin):b1 - (c0 - margin)] = \
+        counts[a0:a1, b0:b1]
+    smooth = ndimage.correlate1d(patch, _H, axis=0, mode="constant")
+    smooth = ndimage.correlate1d(smooth, _H, axis=1, mode="constant")
+    return smooth[margin:-margin, margin:-margin]
+
+
 def _lags_window(qx: np.ndarray, qy: np.ndarray, max_dt: int) -> tuple[int, int]:
-    """Best (dt, dq) over |dt| <= max_dt and every dq: y[j+dt] pairs with x[j]."""
-    length = len(qx)
+    """Best (dt, dq) over |dt| <= max_dt and every dq: y[j+dt] pairs with x[j].
+
+    The smoothed correlation ``S = H * C * H`` (``C`` the pair counts, ``H`` the
+    kernel autocorrelation, non-negative with unit sum) is a weighted mean of
+    ``C`` over a 9 x 9 neighbourhood, so ``S <= max C`` there. With ``s0`` the
+    value of ``S`` at the largest count, every cell where ``S >= s0`` (in
+    particular every maximiser) lies within 4 cells of a count ``>= s0``; ``S``
+    is evaluated only on the bounding box of those cells, which is exact and
+    usually a few hundred cells instead of the whole ``(2 max_dt + 1) x 511``.
+    """
     margin = (len(_H) - 1) // 2
     m = max_dt + margin
-    n_lags = 2 * m + 1
-    xs = np.flatnonzero(qx >= 0)
-    # A missing y sample gets a level whose difference lands in the unused upper
-    # half of its lag's row of bins (row stride 1024 > 2 * 511), so no mask is needed.
-    stride = 1024
-    missing = 2 * NUM_LEVELS
-    qy_pad = np.full(length + 2 * m, missing, dtype=np.intp)
-    qy_pad[m:m + length] = np.where(qy >= 0, qy, missing)
-    # Lag-major pairs keep the histogram writes local: row dt + m holds y[j + dt] - x[j].
-    windows = np.lib.stride_tricks.sliding_window_view(qy_pad, n_lags)[xs].T
-    keys = windows - qx[xs].astype(np.intp)[None, :]
-    keys += (np.arange(n_lags, dtype=np.intp) * stride + (NUM_LEVELS - 1))[:, None]
-    counts = np.bincount(keys.ravel(), minlength=n_lags * stride).reshape(n_lags, stride)
-    n_dq = 2 * NUM_LEVELS - 1  # columns beyond hold the pairs with a missing y sample
-    counts = np.pad(counts[:, :n_dq].astype(np.float64), ((0, 0), (margin, margin)))
-    smooth = ndimage.correlate1d(counts, _H, axis=0, mode="constant")
-    smooth = ndimage.correlate1d(smooth, _H, axis=1, mode="constant")
-    region = smooth[margin:margin + 2 * max_dt + 1, margin:margin + n_dq]
+    n_dq = 2 * NUM_LEVELS - 1
+    counts = _pair_counts(qx, qy, m)[:, :n_dq]
+    # Region rows margin .. margin + 2 max_dt are the lags -max_dt .. max_dt.
+    r_lo, r_hi = margin, margin + 2 * max_dt + 1
+    box = (r_lo, r_hi, 0, n_dq)
+    flat = int(np.argmax(counts[r_lo:r_hi]))
+    r_top, c_top = r_lo + flat // n_dq, flat % n_dq
+    s0 = float(_smooth_patch(counts, r_top, r_top + 1, c_top, c_top + 1)[0, 0])
+    if s0 > 0:
+        rr, cc = np.nonzero(counts >= s0 * (1.0 - 1e-9))
+        cand = (max(r_lo, int(rr.min()) - margin), min(r_hi, int(rr.max()) + margin + 1),
+                max(0, int(cc.min()) - margin), min(n_dq, int(cc.max()) + margin + 1))
+        if (cand[1] - cand[0]) * (cand[3] - cand[2]) < (r_hi - r_lo) * n_dq // 2:
+            box = cand
+    b_r0, b_r1, b_c0, b_c1 = box
+    region = _smooth_patch(counts, b_r0, b_r1, b_c0, b_c1)
     # Official tie-breaking: first maximum in (level row, time column) order of the
     # correlation image, i.e. the largest dq first, then the largest dt.
     flipped = region[::-1, ::-1].T
     i_dq, i_dt = np.unravel_index(np.argmax(flipped), flipped.shape)
-    return int(max_dt - i_dt), int(NUM_LEVELS - 1 - i_dq)
+    row = b_r1 - 1 - int(i_dt)
+    col = b_c1 - 1 - int(i_dq)
+    return row - m, col - (NUM_LEVELS - 1)
 
 
 def _lags_official(qx: np.ndarray, qy: np.ndarray) -> tuple[int, int]:
