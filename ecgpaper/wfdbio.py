@@ -180,6 +180,29 @@ def parse_header(text: str, record: str = "<header>") -> Header:
     return header
 
 
+def find_records(folder: str | os.PathLike) -> list[str]:
+    """All records under ``folder`` (recursive): ``.hea`` paths relative to it, without extension.
+
+    Sorted, with ``/`` as separator, like the official ``helper_code.find_records``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "b").mkdir(); _ = (d / "b" / "r2.hea").write_text("r2 1 500"); _ = (d / "r1.hea").write_text("r1 1")
+    >>> find_records(d)
+    ['b/r2', 'r1']
+    """
+    folder = Path(folder)
+    records = []
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            if name.endswith(".hea") and not name.startswith("."):
+                rel = Path(root, name).relative_to(folder).as_posix()
+                records.append(rel[: -len(".hea")])
+    return sorted(records)
+
+
 def read_header(record: str | os.PathLike) -> Header:
     """Read and parse ``<record>.hea`` (``record`` given without extension)."""
     path = Path(str(record) + ".hea")

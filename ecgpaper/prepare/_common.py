@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence, TypeVar
 
 from ecgpaper.constants import CLASSES
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgpaper.wfdbio import atomic_write_bytes, find_records  # noqa: F401  (re-exported)
 
 logger = logging.getLogger("ecgpaper.prepare")
 
@@ -66,29 +66,6 @@ class RunSummary:
             out.append(f"  ... and {len(self.failures) - 20} more failures")
         out += self.notes
         return out
-
-
-def find_records(folder: str | os.PathLike) -> list[str]:
-    """All records under ``folder`` (recursive): ``.hea`` paths relative to it, without extension.
-
-    Sorted, with ``/`` as separator, like the official ``helper_code.find_records``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> (d / "b").mkdir(); _ = (d / "b" / "r2.hea").write_text("r2 1 500"); _ = (d / "r1.hea").write_text("r1 1")
-    >>> find_records(d)
-    ['b/r2', 'r1']
-    """
-    folder = Path(folder)
-    records = []
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            if name.endswith(".hea") and not name.startswith("."):
-                rel = Path(root, name).relative_to(folder).as_posix()
-                records.append(rel[: -len(".hea")])
-    return sorted(records)
 
 
 def progress(items: Sequence[T] | Iterable[T], desc: str, quiet: bool = False,
