@@ -1,0 +1,354 @@
+"""The Challenge entry's orchestration: train, load, run one record, run a folder.
+
+``team_code.py`` adapts these functions to the Challenge's three entry points and
+``run_model.py`` drives :func:`run_folder`. Everything that the scorer needs from an
+output is guaranteed here, so that it also holds when the Challenge replaces
+``run_model.py`` and ``helper_code.py`` by its own copies:
+
+- the signal has the header's sample count and channel count, in the header's order;
+- every value is finite or NaN, clipped to the 16-bit range of each channel's gain and
+  baseline (the official writer crashes on ``inf`` and on out-of-range values);
+- labels are exact Challenge class strings.
+
+Model folder layout (config travels with the weights)::
+
+    model/
+      config.json          entry options (``fill``), package version, training summary
+      digitizer/           ecgpaper.digitize (config.json)
+      classifier/          ecgpaper.classify (config.json + trees.npz)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ecgpaper import __version__
+from ecgpaper.classify import load_classifier, train_classifier
+from ecgpaper.classify.model import Classifier
+from ecgpaper.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
+from ecgpaper.digitize import Digitizer, digitize_images, load_digitizer, train_digitizer
+from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
+                             write_record)
+
+__all__ = ["DigitizationModel", "RunSummary", "train", "load", "run_record", "conform_signal",
+           "load_images", "write_output", "run_folder", "CONFIG_NAME", "CLASSIFIER_SUBDIR"]
+
+log = logging.getLogger("ecgpaper.runner")
+
+CONFIG_NAME = "config.json"
+CLASSIFIER_SUBDIR = "classifier"
+#: How samples that the page does not print are filled (see ``digitize_images``).
+DEFAULT_FILL = "nan"
+
+
+@dataclass
+class DigitizationModel:
+    """What ``load_models`` returns for the digitization task.
+
+    Attributes
+    ----------
+    digitizer : Digitizer or None
+        Trained parameters; None runs the classical defaults.
+    fill : {"nan", "template"}
+        Unprinted samples: NaN (free against a masked reference) or a beat-template
+        estimate (better against a full-length reference on clean pages).
+    """
+
+    digitizer: Digitizer | None
+    fill: str = DEFAULT_FILL
+
+
+def _has_signal_files(record: Path, header: Header) -> bool:
+    return bool(header.file_names) and all((record.parent / f).is_file()
+                                           for f in set(header.file_names))
+
+
+def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = False,
+          time_budget_s: float | None = None, seed: int = 0) -> dict:
+    """Train the digitizer and the classifier on a Challenge training folder.
+
+    Parameters
+    ----------
+    data_folder : path-like
+        Searched recursively for WFDB records; records without signal files are skipped
+        (they cannot teach anything), unlabelled records train the digitizer only.
+    model_folder : path-like
+        Created if needed; see the module docstring for its layout.
+    verbose : bool
+    time_budget_s : float, optional
+        Wall-clock budget, split between the digitizer (30 %) and the classifier (70 %).
+    seed : int
+
+    Returns
+    -------
+    dict
+        The training summary that is also written into ``model_folder/config.json``.
+    """
+    t0 = time.monotonic()
+    data_folder, model_folder = Path(data_folder), Path(model_folder)
+    model_folder.mkdir(parents=True, exist_ok=True)
+    with_signal, labelled, skipped = [], [], []
+    for rel in find_records(data_folder):
+        record = data_folder / rel
+        try:
+            header = parse_header((data_folder / f"{rel}.hea").read_text(errors="replace"), rel)
+        except (OSError, HeaderError) as exc:
+            skipped.append(rel)
+            log.warning("skipping %s: %s", rel, exc)
+            continue
+        if not _has_signal_files(record, header):
+            skipped.append(rel)
+            continue
+        with_signal.append(str(record))
+        if header.labels:
+            labelled.append(str(record))
+    if verbose:
+        log.info("training data: %d records with signals (%d labelled), %d skipped",
+                 len(with_signal), len(labelled), len(skipped))
+    if not with_signal:
+        raise FileNotFoundError(f"no WFDB records with signal files under {data_folder}")
+    budget = (lambda share: None if time_budget_s is None else share * time_budget_s)
+    train_digitizer(with_signal, model_folder, verbose=verbose, seed=seed,
+                    time_budget_s=budget(0.3))
+    if labelled:
+        train_classifier(labelled, model_folder / CLASSIFIER_SUBDIR, verbose=verbose, seed=seed,
+                         time_budget_s=budget(0.7))
+    else:
+        log.warning("no labelled training records: no classifier is trained")
+    summary = {"package": "ecgpaper", "version": __version__, "fill": DEFAULT_FILL,
+               "records_with_signal": len(with_signal), "records_labelled": len(labelled),
+               "records_skipped": len(skipped), "train_s": round(time.monotonic() - t0, 1)}
+    atomic_write_bytes(model_folder / CONFIG_NAME, json.dumps(summary, indent=1).encode())
+    return summary
+
+
+def load(model_folder: str | Path) -> tuple[DigitizationModel, Classifier | None]:
+    """Load the models written by :func:`train`.
+
+    The digitizer is classical, so a folder without a trained digitizer still digitizes
+    (with the default parameters); the classifier is None when none was trained.
+    """
+    model_folder = Path(model_folder)
+    fill = DEFAULT_FILL
+    cfg_path = model_folder / CONFIG_NAME
+    if cfg_path.is_file():
+        fill = json.loads(cfg_path.read_text()).get("fill", DEFAULT_FILL)
+    digitization = DigitizationModel(load_digitizer(model_folder), fill)
+    return digitization, load_classifier(model_folder / CLASSIFIER_SUBDIR)
+
+
+def load_images(record: str | Path, header: Header) -> list[np.ndarray]:
+    """The record's ``# Image:`` files as ``(H, W, 3)`` uint8 RGB arrays; missing ones skipped.
+
+    Paths are relative to the header's folder, as in the Challenge data.
+    """
+    import cv2
+
+    folder = Path(record).parent
+    images = []
+    for name in header.image_files:
+        path = folder / name
+        if not path.is_file():
+            log.warning("record %s: image %s is missing", record, name)
+            continue
+        data = np.fromfile(path, dtype=np.uint8)
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        if bgr is None:
+            log.warning("record %s: image %s cannot be decoded", record, name)
+            continue
+        images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return images
+
+
+def conform_signal(signal, header: Header) -> np.ndarray:
+    """The signal as the scorer needs it: header shape and order, finite or NaN, in range.
+
+    Parameters
+    ----------
+    signal : array-like, shape (n_samples, n_channels)
+        mV, channels in the header's order. Shorter signals are padded with NaN, longer
+        ones truncated to the header's sample count.
+    header : Header
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_samples, num_signals)`` float64.
+
+    Raises
+    ------
+    ValueError
+        When the channel count differs from the header's.
+
+    Examples
+    --------
+    >>> h = parse_header("r 2 500 4\\nr.dat 16 1000(0)/mV 16 0 0 0 0 I\\nr.dat 16 1000(0)/mV 16 0 0 0 0 II")
+    >>> conform_signal([[1.0, np.inf], [40.0, -2.0]], h)
+    array([[ 1.   ,    nan],
+           [32.767, -2.   ],
+           [   nan,    nan],
+           [   nan,    nan]])
+    """
+    x = np.array(signal, dtype=np.float64, ndmin=2)
+    m = int(header.num_signals)
+    if x.ndim != 2 or x.shape[1] != m:
+        raise ValueError(f"record {header.record_name}: signal of shape {x.shape} does not have "
+                         f"the header's {m} channels")
+    n = header.num_samples if header.num_samples is not None else x.shape[0]
+    out = np.full((n, m), np.nan)
+    k = min(n, x.shape[0])
+    out[:k] = x[:k]
+    out[~np.isfinite(out)] = np.nan
+    gains = np.array([g if g and g > 0 else DEFAULT_ADC_GAIN for g in header.gains[:m]]
+                     + [DEFAULT_ADC_GAIN] * (m - len(header.gains)))
+    base = np.array(list(header.baselines[:m]) + [0.0] * (m - len(header.baselines)))
+    # -32768 is WFDB's invalid-sample code: keep valid values one step inside.
+    return np.clip(out, (DIGITAL_MIN - base) / gains, (DIGITAL_MAX - base) / gains)
+
+
+def _valid_labels(labels: Sequence[str] | None, record: str) -> list[str] | None:
+    if labels is None:
+        return None
+    kept = [str(c) for c in labels if str(c) in CLASSES]
+    if len(kept) != len(list(labels)):
+        log.warning("record %s: dropped labels that are not Challenge classes: %s", record,
+                    [c for c in labels if str(c) not in CLASSES])
+    return kept
+
+
+def run_record(record: str | Path, digitization: DigitizationModel | None,
+               classifier: Classifier | None, verbose: bool = False
+               ) -> tuple[np.ndarray | None, list[str] | None]:
+    """Digitize and classify one hidden record (header + images only).
+
+    Returns
+    -------
+    signal : numpy.ndarray or None
+        From :func:`conform_signal`; None when no digitization model is given.
+    labels : list of str or None
+        None when no classifier is given.
+    """
+    header = parse_header(Path(f"{record}.hea").read_text(errors="replace"), str(record))
+    if digitization is None and classifier is None:
+        return None, None
+    images = load_images(record, header)
+    if not images:
+        raise FileNotFoundError(f"record {record}: no readable image on its '# Image:' line")
+    dig = digitization or DigitizationModel(None)
+    signal = conform_signal(digitize_images(images, header, dig.digitizer, fill=dig.fill,
+                                            verbose=verbose), header)
+    labels = None
+    if classifier is not None:
+        labels = classifier.predict(signal, header.fs_hz, header.lead_names)
+    return (signal if digitization is not None else None), labels
+
+
+def write_output(out_record: str | Path, header_text: str, signal: np.ndarray | None,
+                 labels: Sequence[str] | None) -> None:
+    """Write one output record as the official ``run_model.py`` does, atomically.
+
+    The input header is copied (without any ``# Labels:`` line of its own, so reference
+    labels can never leak into predictions); a signal regenerates the header with the
+    ``.dat`` file, keeping its comments; labels are one ``# Labels:`` line.
+    """
+    out_record = Path(out_record)
+    out_record.parent.mkdir(parents=True, exist_ok=True)
+    label_line = ["Labels: " + ", ".join(labels)] if labels is not None else []
+    if signal is not None:
+        header = parse_header(header_text, str(out_record))
+        comments = [c for c in header.comments if not c.startswith("Labels:")] + label_line
+        write_record(out_record, conform_signal(signal, header), header.fs_hz,
+                     header.lead_names, comments, header.gains, header.baselines, header.units)
+        return
+    lines = [ln for ln in header_text.splitlines()
+             if not ln.lstrip("#").strip().startswith("Labels:")]
+    lines += ["# " + ln for ln in label_line]
+    atomic_write_bytes(out_record.with_name(out_record.name + ".hea"),
+                       ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+@dataclass
+class RunSummary:
+    """Counts of a :func:`run_folder` run; ``failures`` maps record -> error text."""
+
+    records: int = 0
+    with_signal: int = 0
+    with_labels: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def text(self) -> str:
+        lines = [f"{self.records} records in {self.seconds:.1f} s: {self.with_signal} with a "
+                 f"signal, {self.with_labels} with labels, {len(self.failures)} failed"]
+        lines += [f"  FAILED {rec}: {err}" for rec, err in sorted(self.failures.items())]
+        return "\n".join(lines)
+
+
+def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder: str | Path,
+               load_models: Callable, run_models: Callable, allow_failures: bool = False,
+               verbose: bool = False) -> RunSummary:
+    """Run the entry on every record of a folder and write the outputs (``run_model.py``).
+
+    Parameters
+    ----------
+    data_folder, model_folder, output_folder : path-like
+    load_models, run_models : callable
+        ``team_code``'s functions.
+    allow_failures : bool
+        Log a failing record with its traceback, count it, write its header without signal
+        or labels, and go on; otherwise the exception propagates.
+    verbose : bool
+        Progress bar and per-record messages.
+
+    Returns
+    -------
+    RunSummary
+    """
+    t0 = time.monotonic()
+    data_folder, output_folder = Path(data_folder), Path(output_folder)
+    records = find_records(data_folder)
+    if not records:
+        raise FileNotFoundError(f"no records (*.hea) found under {data_folder}")
+    digitization, classifier = load_models(str(model_folder), verbose)
+    output_folder.mkdir(parents=True, exist_ok=True)
+    summary = RunSummary(records=len(records))
+    iterator = records
+    if verbose:
+        from tqdm import tqdm
+        iterator = tqdm(records, desc="records", unit="rec")
+    for rel in iterator:
+        header_text = None
+        try:
+            header_text = (data_folder / f"{rel}.hea").read_text(errors="replace")
+            signal, labels = run_models(str(data_folder / rel), digitization, classifier, verbose)
+            header = parse_header(header_text, rel)
+            signal = conform_signal(signal, header) if signal is not None else None
+            labels = _valid_labels(labels, rel)
+        except Exception as exc:  # noqa: BLE001 -- the record boundary: count and go on
+            if not allow_failures:
+                raise
+            log.error("record %s failed:\n%s", rel, traceback.format_exc())
+            summary.failures[rel] = f"{type(exc).__name__}: {exc}"
+            signal, labels = None, None
+            if header_text is None:
+                continue
+        try:
+            write_output(output_folder / rel, header_text, signal, labels)
+        except (OSError, ValueError) as exc:
+            if not allow_failures:
+                raise
+            log.error("record %s: output not written: %s", rel, exc)
+            summary.failures[rel] = f"{type(exc).__name__}: {exc}"
+            continue
+        summary.with_signal += signal is not None
+        summary.with_labels += labels is not None
+    summary.seconds = time.monotonic() - t0
+    return summary

@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Run the models: ``python run_model.py -d DATA -m MODEL -o OUTPUT [-v] [-f]``.
+
+Same command line and outputs as the Challenge's script (which replaces this one): for each
+record under DATA, ``team_code.run_models`` gives a signal and labels, written under OUTPUT
+with the same sub-folders. With ``-f`` a failing record is logged with its traceback,
+counted, and written without signal or labels; a summary of failures ends the run.
+"""
+
+import argparse
+import logging
+import sys
+
+from ecgpaper.runner import run_folder
+from team_code import load_models, run_models
+
+
+def get_parser():
+    parser = argparse.ArgumentParser(description="Digitize and classify ECG images.")
+    parser.add_argument("-d", "--data_folder", type=str, required=True)
+    parser.add_argument("-m", "--model_folder", type=str, required=True)
+    parser.add_argument("-o", "--output_folder", type=str, required=True)
+    parser.add_argument("-f", "--allow_failures", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def run(args):
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    summary = run_folder(args.data_folder, args.model_folder, args.output_folder, load_models,
+                         run_models, allow_failures=args.allow_failures, verbose=args.verbose)
+    print(summary.text())
+    return summary
+
+
+if __name__ == "__main__":
+    run(get_parser().parse_args(sys.argv[1:]))
