@@ -1,0 +1,19 @@
+# Convenience targets; the README gives the same commands without make.
+PYTHON ?= python3
+DATA ?=
+WORK ?= demo_work
+
+.PHONY: demo test install install-dev bench
+
+install:
+	$(PYTHON) -m pip install -r requirements.txt
+
+install-dev:
+	$(PYTHON) -m pip install -r requirements-dev.txt
+
+# The main job end to end (simulated data by default; DATA=folder for real records).
+demo: install
+	$(PYTHON) -m ecgpaper.demo --work $(WORK) $(if $(DATA),--data $(DATA))
+
+test: install-dev
+	$(PYTHON) -m pytest
