@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,17 @@ def test_write_output_matches_the_official_layout(tmp_path):
     out = (tmp_path / "r2.hea").read_text()
     assert "Labels" not in out and not (tmp_path / "r2.dat").exists()
     assert out.splitlines()[0] == "r2 3 500 1000"
+
+
+def test_outputs_are_readable_by_other_users(tmp_path):
+    """Atomic writes must not leave mkstemp's 0600 mode (a scorer may run as another user)."""
+    old = os.umask(0o022)
+    try:
+        runner.write_output(tmp_path / "r1", HIDDEN_HEADER, np.zeros((1000, 3)), ["NORM"])
+    finally:
+        os.umask(old)
+    for name in ("r1.hea", "r1.dat"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
 
 
 def _simulated_folder(folder: Path, n: int, seed: int) -> None:
