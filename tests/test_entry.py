@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -190,4 +191,8 @@ def test_end_to_end_smoke(tmp_path):
     scores = dict(line.split(": ") for line in (tmp_path / "scores.txt").read_text().splitlines())
     # Full-length reference: the 3x4 page prints a quarter of each short lead, so the SNR is
     # positive but well below the masked-reference figure.
-    assert float(scores["SNR"]) > 0 and 0 <= float(scores["F-measure"]) <= 1
+    assert float(scores["SNR"]) > 0
+    # Eight training records leave most classes below the classifier's minimum count, so the
+    # model may predict no label at all; the official F-measure is then NaN, not 0.
+    f_measure = float(scores["F-measure"])
+    assert math.isnan(f_measure) or 0 <= f_measure <= 1
