@@ -225,3 +225,93 @@ def test_grid_and_trace_styles(cfg):
     ref = masked_signal(sig, res.annotation, LEADS_12)
     est = digitize_images([img], make_header(500.0, 5000))
     assert mean_snr(ref, est, 500.0) > 15.0
+
+
+# ---------------------------------------------------------------- robustness (heavy pages)
+def test_layout_survives_spurious_rows():
+    """A long handwritten stroke and the dark table below a page edge are not trace rows."""
+    sig = synthetic_ecg(500.0, seed=17)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(layout="3x4", dpi=150), seed=18)
+    img = res.image.copy()
+    h, w = img.shape[:2]
+    rows = sorted({lead["baseline_y_px"] for lead in res.annotation["leads"]})
+    # a wavy pen stroke across the page half-way between the first two rows
+    y_mid = 0.5 * (rows[0] + rows[1])
+    x = np.arange(int(0.04 * w), int(0.96 * w))
+    pts = np.stack([x, y_mid + 6 * np.sin(x / 23.0)], axis=1).astype(np.int32)
+    cv2.polylines(img, [pts], False, (20, 20, 120), 2, cv2.LINE_AA)
+    # the page ends above the bottom margin: dark table beyond a straight edge
+    img[int(rows[-1] + 0.45 * (rows[1] - rows[0])):, :] = (45, 40, 38)
+    ro = digitize_image(img, 500.0, sig.shape[0])
+    assert ro.info["layout"] == "3x4"
+    assert len(ro.info["rows_px"]) == 3
+
+
+def test_choose_rows_rejects_page_edge_and_blank_fill():
+    from ecgpaper.digitize.pipeline import _choose_rows
+
+    ppm = 5.0
+    # 3x4 rows (58.7 mm apart) + a page edge 4 mm from the top of a 1000-px image: four rows
+    # at that spacing would need a taller page
+    layout, rows = _choose_rows(np.array([20.0, 300.0, 593.0, 886.0]), 0.15,
+                                max_extent_px=1.05 * 1000, px_per_mm=ppm)
+    assert layout == "3x4" and rows.round().tolist() == [300.0, 593.0, 886.0]
+    # 2x6 rows (88 mm apart) with a spurious row below: the gap between the two real rows is
+    # blank paper, so no 4-row lattice may be filled in there, and the usual 2x6 spacing wins
+    cover = np.zeros(1400)
+    for y in (550, 990, 1250):
+        cover[y - 10:y + 11] = 0.9
+    layout, rows = _choose_rows(np.array([550.0, 990.0, 1250.0]), 0.15, max_extent_px=1400.0,
+                                row_cover=cover, px_per_mm=ppm)
+    assert layout == "2x6" and rows.round().tolist() == [550.0, 990.0]
+
+
+def test_calibration_pulse_behind_junk_and_subpixel_edge():
+    from ecgpaper.digitize.layout import find_calibration_pulse, refine_pulse_edge
+
+    ppm = 5.0
+    x = np.arange(400.0)
+    y = np.full(400, 200.0)
+    y[:30] = 60.0                   # ink tracked into the row before the pulse (page edge)
+    y[30:40] = np.nan
+    y[60:85] = 150.0                # pulse: 5 mm wide, 10 mm high
+    y[84] = 160.0                   # blurred falling edge
+    y[86] = 196.0                   # read-out glitch at the foot's corner
+    res = find_calibration_pulse(y, x, 200.0, ppm, ppm)
+    assert res is not None
+    assert res[1] == pytest.approx(10.0, abs=0.3) and res[2] == pytest.approx(200.0)
+    # the falling edge's stroke: centred at column 84.3
+    ink = np.zeros((260, 200), np.float32)
+    ink[150:201, 84] = 1.0
+    ink[150:201, 85] = 0.43
+    assert refine_pulse_edge(ink, 85.0, 150.0, 200.0, ppm) == pytest.approx(84.3, abs=0.01)
+
+
+def test_tracker_leaves_ink_after_the_trace_end():
+    from ecgpaper.digitize.trace import track_row
+
+    ink = np.zeros((120, 300), np.float32)
+    ink[59:61, :240] = 1.0           # the trace ends at column 240
+    ink[5:8, 240:300] = 1.0          # a page edge / neighbour's ink far above it
+    rt = track_row(ink, 0.5, 0, 120, 0, 300, 60.0, 100.0, entry_cost=25.0)
+    assert np.isfinite(rt.y_px[:240]).all()
+    assert np.isnan(rt.y_px[250:]).all()
+    old = track_row(ink, 0.5, 0, 120, 0, 300, 60.0, 100.0)  # no "off" state: follows it
+    assert np.isfinite(old.y_px[250:]).all()
+
+
+def test_one_odd_pulse_does_not_change_the_gain():
+    """A single pulse-like mark 5 mm high must not halve every lead's amplitude."""
+    sig = synthetic_ecg(500.0, seed=19)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12,
+                               config=dict(layout="3x4", dpi=150, calibration_pulse=False), seed=20)
+    img = res.image.copy()
+    ppm = res.annotation["px_per_mm_x"]
+    b = sorted({lead["baseline_y_px"] for lead in res.annotation["leads"]})[0]
+    x0 = min(lead["x_px"][0] for lead in res.annotation["leads"] if lead["row"] == 0)
+    xa, xb = int(x0 - 6 * ppm), int(x0 - 1 * ppm)
+    pts = np.array([[xa - ppm, b], [xa, b], [xa, b - 5 * ppm], [xb, b - 5 * ppm], [xb, b],
+                    [xb + ppm, b]], np.int32)
+    cv2.polylines(img, [pts], False, (0, 0, 0), 2, cv2.LINE_AA)
+    ro = digitize_image(img, 500.0, sig.shape[0])
+    assert ro.info["mm_per_mv"] == 10.0

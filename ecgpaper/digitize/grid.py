@@ -123,8 +123,8 @@ def _has_peak(p: np.ndarray, period_px: float) -> bool:
     return peak > 4.0 * ref
 
 
-def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (100.0, 500.0)
-                        ) -> GridScale:
+def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (100.0, 500.0),
+                        prior_px_per_mm: float | None = None) -> GridScale:
     """Measure px/mm in x and y from a deskewed grid map.
 
     Parameters
@@ -134,6 +134,10 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
     page_width_mm : (float, float)
         Plausible printed width of the page, used only to decide whether the strongest period
         is the 1-mm or the 5-mm spacing.
+    prior_px_per_mm : float or None
+        A scale already known to within a few % (the rectified page's period): both axes are
+        refined near it instead of being chosen from the strongest spectral line (which a
+        warped page's empty borders can dominate).
 
     Returns
     -------
@@ -163,6 +167,8 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
         if page_width_mm[0] <= width <= page_width_mm[1]:
             cands.append(ppm)
     ppm_x = cands[0] if cands else w / 279.4
+    if prior_px_per_mm is not None and np.isfinite(prior_px_per_mm) and prior_px_per_mm > 0:
+        ppm_x = float(prior_px_per_mm)
     # Prefer refining on the 1-mm lines (highest precision) when they are visible.
     if ppm_x >= 2.2 and _has_peak(prof_x, ppm_x):
         ppm_x = _refine_at(prof_x, ppm_x)
@@ -171,6 +177,8 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
     # y: same, with the x scale as prior.
     per_y, q_y, ph_y = profile_period_px(prof_y)
     ppm_y = ppm_x
+    if prior_px_per_mm is not None and np.isfinite(ppm_x):
+        per_y = ppm_x  # refine y near the prior too
     if np.isfinite(per_y):
         opts = [per_y / mm for mm in (1.0, 5.0, 2.5, 0.5)]
         best = min(opts, key=lambda v: abs(np.log(v / ppm_x)))

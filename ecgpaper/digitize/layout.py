@@ -4,7 +4,9 @@ On the deskewed page with a known scale:
 
 1. **Rows.**  A trace row is a long horizontal band that is inked in almost every column
    (text lines have gaps between letters).  The coverage of each image row by ink within
-   +-1.5 mm is computed and its peaks with a long unbroken stretch are the row baselines.
+   +-3 mm is computed and its peaks that look like a trace (see :func:`find_row_candidates`:
+   not a page edge, a crease, a stamp or a word) are the row candidates; the pipeline picks
+   the evenly spaced ones.
 2. **Layout.**  The row count names the layout: 2 -> ``2x6``, 3 -> ``3x4``, 4 -> ``3x4+1``,
    6 -> ``3x4+3`` or ``6x2``, 12 -> ``12x1``.  ``3x4+3`` and ``6x2`` are told apart after the
    read-out by lead arithmetic (:func:`choose_six_row_layout`): in the second quarter of the
@@ -32,8 +34,10 @@ from scipy import signal as ssignal
 from ecgpaper.constants import LAYOUT_GRIDS
 
 
-__all__ = ["LAYOUT_GRIDS", "ROWS_TO_LAYOUTS", "Panel", "find_rows", "layout_panels",
-           "find_calibration_pulse", "choose_six_row_layout", "identify_rhythm_leads"]
+__all__ = ["LAYOUT_GRIDS", "ROWS_TO_LAYOUTS", "Panel", "find_rows", "find_row_candidates",
+           "layout_panels",
+           "find_calibration_pulse", "refine_pulse_edge", "choose_six_row_layout",
+           "identify_rhythm_leads"]
 
 
 #: Layouts compatible with a row count.
@@ -81,21 +85,62 @@ def find_rows(ink_bin: np.ndarray, px_per_mm: float, min_run_mm: float = 30.0
     Returns
     -------
     numpy.ndarray
-        Sorted baselines in pixels.
+        Sorted baselines in pixels (see :func:`find_row_candidates` for their strengths).
 
     Examples
     --------
     >>> b = np.zeros((400, 800), bool)
+    >>> x = np.arange(50, 750)
     >>> for y0 in (100, 300):
-    ...     b[y0:y0 + 2, 50:750] = True
-    ...     for x in range(60, 750, 60):
-    ...         b[y0 - 30:y0, x] = True  # QRS-like spikes
+    ...     b[np.round(y0 + 3 * np.sin(x / 15.0)).astype(int), x] = True  # P/T-like waves
+    ...     for x1 in range(60, 750, 60):
+    ...         b[y0 - 30:y0, x1] = True  # QRS-like spikes
     >>> find_rows(b, 4.0).round().tolist()
-    [100.0, 300.0]
+    [99.0, 299.0]
+    """
+    return find_row_candidates(ink_bin, px_per_mm)[0]
+
+
+def find_row_candidates(ink_bin: np.ndarray, px_per_mm: float
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate trace rows and their strength (share of the page width they ink).
+
+    A candidate is a peak of the share of columns inked within +-3 mm that
+
+    * covers at least three of the four quarters of the width (one panel may be blank),
+    * has deflections leaving +-1.5 mm (a page edge or a ruled line has none),
+    * has ink on its centre line: at least 3 % of the pixels within +-1.5 mm (a peak whose ink
+      all lies 1.5-3 mm away is the edge of something else: the page border, a header line),
+    * is not solid: the inked columns are not filled over most of the +-1.5 mm band (the dark
+      background beyond a page edge, a stamp's frame, a stain's rim),
+    * is not a ruled straight line (ink centre within 1 px of one row in > 93 % of the inked
+      columns: a crease, a scanner band, a page edge),
+    * is not much sparser than the other candidates (text lines, marks), and
+    * is not within 11 mm of a candidate inked across > 1.1 x as much of the width (rows are
+      >= ~14 mm apart).
+
+    Parameters
+    ----------
+    ink_bin : numpy.ndarray
+        ``(H, W)`` bool ink mask.
+    px_per_mm : float
+        Scale (y), pixels per mm.
+
+    Returns
+    -------
+    baselines : numpy.ndarray
+        Sorted baselines in pixels (median row of the ink near each peak).
+    strength : numpy.ndarray
+        Mean share of the width inked within +-3 mm, per baseline.
+    coverage : numpy.ndarray
+        ``(H,)`` share of the width inked within +-3 mm of every image row, zero within 3 mm
+        of peaks rejected for their shape (evidence for a row that the lattice fit adds where
+        no candidate was kept: a weak trace, not a page edge or a crease).
     """
     h, w = ink_bin.shape
     k = max(1, int(round(3.0 * px_per_mm)))
-    dil = cv2.dilate(ink_bin.astype(np.uint8), np.ones((2 * k + 1, 1), np.uint8))
+    dil = cv2.dilate(ink_bin.view(np.uint8) if ink_bin.dtype == bool else ink_bin.astype(np.uint8),
+                     np.ones((2 * k + 1, 1), np.uint8))
     x_a, x_b = int(0.05 * w), int(0.95 * w)
     cov = dil[:, x_a:x_b].mean(axis=1)
     cov_s = np.convolve(cov, np.ones(3) / 3, mode="same")
@@ -104,33 +149,78 @@ def find_rows(ink_bin: np.ndarray, px_per_mm: float, min_run_mm: float = 30.0
     # a trace row is inked across the page: (almost) every quarter of the width is covered
     quarters = np.array_split(np.arange(x_a, x_b), 4)
     strength = []
+    evidence = cov_s.copy()  # coverage with the peaks of non-trace shapes blanked
+    rows_ink = ink_bin[:, x_a:x_b].sum(axis=1)
     for p in peaks:
+        # the coverage plateau is 6 mm wide and sparse ink near it can tilt its top off a flat
+        # trace: then centre the candidate in the middle of the plateau
+        a_in, b_in = max(0, p - k // 2), min(h, p + k // 2 + 1)
+        if rows_ink[a_in:b_in].sum() < 0.03 * (b_in - a_in) * (x_b - x_a):
+            lo_, hi_ = max(0, p - k), min(h, p + k + 1)
+            top = np.nonzero(cov_s[lo_:hi_] >= 0.9 * cov_s[p])[0]
+            p = lo_ + int(round(0.5 * (top[0] + top[-1])))  # middle of the plateau
+            if any(abs(p - o) < 2.0 * px_per_mm for o in out):
+                continue  # two peaks of one trace
         qs = [dil[p, q].mean() for q in quarters]
         if sorted(qs)[1] < 0.25:  # three of four quarters must be inked (one panel may be blank)
             continue
+        a_in, b_in = max(0, p - k // 2), min(h, p + k // 2 + 1)
+        band = ink_bin[a_in:b_in, x_a:x_b]
+        per_col = band.sum(axis=0)
+        inked = per_col[per_col > 0]
+        density = float(per_col.mean()) / max(1, b_in - a_in)
+        thick = float(np.median(inked)) if inked.size else 0.0
+        shape_ok = True
+        if density < 0.03:
+            shape_ok = False  # no trace on the centre line
+        elif density > 0.5 or thick > 0.6 * (b_in - a_in):
+            shape_ok = False  # solid: background beyond the page edge, a stamp, a stain
+        else:
+            # a ruled straight line (crease, scanner band, page edge) keeps its ink centre
+            # within 1 px in (nearly) every column; P and T waves and baseline wander move a
+            # trace's
+            has = per_col > 0
+            centre = (band * np.arange(a_in, b_in)[:, None]).sum(axis=0)[has] / per_col[has]
+            if float(np.mean(np.abs(centre - np.median(centre)) <= 1.0)) > 0.93:
+                shape_ok = False
+        if not shape_ok:
+            evidence[max(0, p - k):p + k + 1] = 0.0
+            continue
         # an ECG row has deflections (QRS) leaving the +-1.5 mm band; a page edge or a ruled line
         # does not
-        a_in, b_in = max(0, p - k // 2), min(h, p + k // 2 + 1)
         a_out, b_out = max(0, p - 2 * k), min(h, p + 2 * k + 1)
         far = ink_bin[a_out:a_in, x_a:x_b].any(axis=0) | ink_bin[b_in:b_out, x_a:x_b].any(axis=0)
-        if far.mean() >= 0.01:
-            out.append(p)
-            strength.append(float(np.mean(qs)))
+        if far.mean() < 0.01:
+            evidence[max(0, p - k):p + k + 1] = 0.0
+            continue
+        out.append(p)
+        strength.append(float(np.mean(qs)))
     if out:
         # text lines and page edges cover the width more sparsely than the trace rows
         ref = float(np.median(strength))
-        out = [p for p, st in zip(out, strength) if st >= 0.6 * ref]
+        keep = [i for i, st in enumerate(strength) if st >= 0.6 * ref]
+        # trace rows are >= ~14 mm apart (12x1 on a letter page): of two candidates closer
+        # than 11 mm the one inked across clearly more of the width is kept (a stamp or a word
+        # next to a row loses); near-ties are left to the lattice fit of the layout
+        keep = sorted(keep, key=lambda i: -strength[i])
+        chosen: list[int] = []
+        for i in keep:
+            if all(abs(out[i] - out[j]) >= 11.0 * px_per_mm or strength[i] >= 0.9 * strength[j]
+                   for j in chosen):
+                chosen.append(i)
+        chosen.sort()
+        out = [out[i] for i in chosen]
+        strength = [strength[i] for i in chosen]
     k = max(1, int(round(1.5 * px_per_mm)))
     if not out:
-        return np.zeros(0)
-    out = np.asarray(out, float)
+        return np.zeros(0), np.zeros(0), evidence
     # refine each baseline to the median row of ink near the peak
     refined = []
     for p in out:
         a, b = int(max(0, p - k)), int(min(h, p + k + 1))
         ys, _ = np.nonzero(ink_bin[a:b, x_a:x_b])
-        refined.append(float(np.median(ys) + a) if ys.size else p)
-    return np.asarray(refined)
+        refined.append(float(np.median(ys) + a) if ys.size else float(p))
+    return np.asarray(refined), np.asarray(strength), evidence
 
 
 def layout_panels(layout: str, duration_s: float, rhythm_leads: tuple[str, ...] | None = None
@@ -170,9 +260,15 @@ def layout_panels(layout: str, duration_s: float, rhythm_leads: tuple[str, ...] 
 
 
 def find_calibration_pulse(y_px: np.ndarray, x_px: np.ndarray, baseline_px: float,
-                           px_per_mm_x: float, px_per_mm_y: float
-                           ) -> tuple[float, float] | None:
+                           px_per_mm_x: float, px_per_mm_y: float, search_mm: float = 60.0
+                           ) -> tuple[float, float, float] | None:
     """Find a calibration pulse at the start of a tracked row.
+
+    The pulse is a flat top 3.5-6.5 mm wide and 3-25 mm above the row, ending in a fall to a
+    flat 1-mm foot at the row's 0 mV (the generator's and the usual clinical drawing: the
+    signal starts 1 mm after the falling edge).  Only the top and the fall are required, so
+    ink before the pulse (a page edge, a shadow, a mark tracked into the row) does not hide
+    it; every candidate in the first ``search_mm`` of the tracked row is tried in order.
 
     Parameters
     ----------
@@ -182,60 +278,139 @@ def find_calibration_pulse(y_px: np.ndarray, x_px: np.ndarray, baseline_px: floa
         Row baseline.
     px_per_mm_x, px_per_mm_y : float
         Scale.
+    search_mm : float
+        Length of the row start searched, from the first tracked column.
 
     Returns
     -------
-    (x_end_px, height_mm, zero_px) or None
-        ``x_end_px`` is where the pulse ends and the signal starts (pulse falling edge + 1 mm);
+    (x_start_px, height_mm, zero_px) or None
+        ``x_start_px`` is where the signal starts (falling edge at half height + 1 mm);
         ``height_mm`` the pulse height (10 mm for 10 mm/mV); ``zero_px`` the image row of the
         pulse's foot, i.e. 0 mV of the row.
+
+    Examples
+    --------
+    >>> x = np.arange(200.0); y = np.full(200, 100.0); y[20:45] = 50.0  # 5 px/mm: 5 mm wide
+    >>> [round(v, 1) for v in find_calibration_pulse(y, x, 100.0, 5.0, 5.0)]
+    [49.5, 10.0, 100.0]
     """
     ok = np.isfinite(y_px)
     if ok.sum() < 10:
         return None
     first = int(np.argmax(ok))
-    seg = slice(first, min(y_px.size, first + int(45 * px_per_mm_x)))
-    ys = y_px[seg]
-    xs = x_px[seg]
+    stop = min(y_px.size, first + int(search_mm * px_per_mm_x))
+    ys = y_px[first:stop]
+    xs = x_px[first:stop]
     with np.errstate(invalid="ignore"):
-        high = (baseline_px - ys) > 3.0 * px_per_mm_y
+        hgt = (baseline_px - ys) / px_per_mm_y
+        high = hgt > 3.0
     d = np.diff(np.r_[0, high.astype(np.int8), 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
-    width_mm = (ends - starts) / px_per_mm_x
-    good = np.nonzero((width_mm >= 3.5) & (width_mm <= 6.5))[0]
-    if good.size == 0:
-        return None
-    s0, e0 = int(starts[good[0]]), int(ends[good[0]])
-    m = max(2, int(0.8 * px_per_mm_x))
-    before = ys[max(0, s0 - m - 2):max(0, s0 - 2)]
-    after = ys[e0 + 2:e0 + 2 + m]
-    if not (np.isfinite(before).any() and np.isfinite(after).any()):
-        return None
-    base, base2 = float(np.nanmedian(before)), float(np.nanmedian(after))
-    plateau = np.nanmedian(ys[s0 + 1:e0 - 1]) if e0 - s0 > 3 else np.nanmedian(ys[s0:e0])
-    height_mm = (0.5 * (base + base2) - plateau) / px_per_mm_y
-    # rise and fall: where the trace crosses half the pulse height (sub-pixel); their midpoint is
-    # free of the stroke-width bias, and the signal starts 0.5 w + 1 mm after it
-    half = 0.5 * (0.5 * (base + base2) + plateau)
-    a = max(0, s0 - 3)
-    z = min(ys.size, e0 + 3)
+    m_foot = max(2, int(round(0.8 * px_per_mm_x)))
+    tail = max(2, int(round(2.0 * px_per_mm_x)))
+    for s0, e0 in zip(starts, ends):
+        if (e0 - s0) / px_per_mm_x < 3.5:
+            continue
+        # flat top ending at the fall: walk back from the end while within 0.8 mm of the level
+        level = float(np.nanmedian(hgt[max(s0, e0 - tail):e0]))
+        flat = np.abs(hgt[s0:e0] - level) < 0.8
+        # the blurred falling edge may leave up to ~1 mm of samples between the top and 3 mm
+        j = e0 - s0 - 1
+        lim = max(0, e0 - s0 - 1 - int(round(1.0 * px_per_mm_x)))
+        while j > lim and not flat[j]:
+            j -= 1
+        first_flat = j + 1
+        while j >= 0:
+            if flat[j]:
+                first_flat = j
+            elif not (j > 0 and flat[j - 1] and first_flat == j + 1):
+                break  # two misses in a row (a single noisy column is bridged)
+            j -= 1
+        s_flat = s0 + first_flat
+        width_mm = (e0 - s_flat) / px_per_mm_x
+        if not 3.5 <= width_mm <= 6.5:
+            continue
+        foot = ys[e0 + 1:e0 + 1 + m_foot]
+        if foot.size < m_foot or np.isfinite(foot).sum() < 0.6 * m_foot:
+            continue
+        base = float(np.nanmedian(foot))
+        with np.errstate(invalid="ignore"):
+            if np.mean(np.abs(foot - base) < 0.8 * px_per_mm_y) < 0.5:
+                continue  # no flat foot (a corner glitch of the read-out is tolerated)
+        plateau = float(np.nanmedian(ys[s_flat:e0]))
+        height_mm = (base - plateau) / px_per_mm_y
+        if not 3.0 <= height_mm <= 25.0:
+            continue
+        # falling edge: where the trace crosses half the pulse height (sub-pixel)
+        half = 0.5 * (base + plateau)
+        x_fall = None
+        for i in range(min(ys.size - 1, e0 + 1), max(s_flat, e0 - 4), -1):
+            j = i - 1
+            if np.isfinite(ys[i]) and np.isfinite(ys[j]) and (ys[i] - half) * (ys[j] - half) <= 0 \
+                    and ys[i] != ys[j]:
+                x_fall = float(xs[j] + (xs[i] - xs[j]) * (half - ys[j]) / (ys[i] - ys[j]))
+                break
+        if x_fall is None:
+            x_fall = float(xs[e0 - 1]) + 0.5
+        return float(x_fall + 1.0 * px_per_mm_x), float(height_mm), base
+    return None
 
-    def crossing(i0: int, i1: int, step: int) -> float | None:
-        for i in range(i0, i1, step):
-            j = i + step
-            if 0 <= j < ys.size and np.isfinite(ys[i]) and np.isfinite(ys[j]):
-                if (ys[i] - half) * (ys[j] - half) <= 0 and ys[i] != ys[j]:
-                    return float(xs[i] + (xs[j] - xs[i]) * (half - ys[i]) / (ys[j] - ys[i]))
-        return None
 
-    x_rise = crossing(a, s0 + 3, 1)
-    x_fall = crossing(z - 1, e0 - 4, -1)
-    if x_rise is None or x_fall is None:
+def refine_pulse_edge(ink: np.ndarray, x_edge_px: float, top_px: float, foot_px: float,
+                      px_per_mm_x: float) -> float | None:
+    """Sub-pixel column of a pulse's vertical edge: ink-weighted centroid across the stroke.
+
+    The tracked centre line crosses half the pulse height somewhere inside the vertical
+    stroke (biased by the read-out at the corners); the stroke itself is symmetric about its
+    centre, so the ink-weighted mean column over the middle half of its height is unbiased.
+
+    Parameters
+    ----------
+    ink : numpy.ndarray
+        ``(H, W)`` ink darkness of the (rectified) page.
+    x_edge_px : float
+        Approximate column of the edge.
+    top_px, foot_px : float
+        Image rows of the pulse top and foot.
+    px_per_mm_x : float
+        Scale.
+
+    Returns
+    -------
+    float or None
+        Refined column, or None when the stroke is not found near ``x_edge_px``.
+
+    Examples
+    --------
+    >>> ink = np.zeros((100, 60), np.float32); ink[20:81, 30] = 1.0; ink[20:81, 31] = 0.5
+    >>> round(refine_pulse_edge(ink, 31.0, 20.0, 80.0, 4.0), 3)
+    30.333
+    """
+    h, w = ink.shape
+    ya, yb = sorted((top_px, foot_px))
+    span = yb - ya
+    r0, r1 = int(np.ceil(ya + 0.25 * span)), int(np.floor(ya + 0.75 * span)) + 1
+    half = max(2, int(round(0.6 * px_per_mm_x)))
+    c0, c1 = int(round(x_edge_px)) - half, int(round(x_edge_px)) + half + 1
+    if r1 - r0 < 3 or c0 < 0 or c1 > w or r0 < 0 or r1 > h:
         return None
-    pulse_w = x_fall - x_rise
-    centre = 0.5 * (x_rise + x_fall)
-    return (float(centre + 0.5 * pulse_w + 1.0 * px_per_mm_x), float(height_mm),
-            float(0.5 * (base + base2)))
+    band = ink[r0:r1, c0:c1].astype(np.float64)
+    prof = np.median(band, axis=0)  # a crossing QRS or a speck in one row does not count
+    prof = prof - min(prof[0], prof[-1])
+    prof = np.clip(prof, 0.0, None)
+    if prof.sum() <= 0 or prof.max() < 0.3 * float(band.max()):
+        return None
+    cols = np.arange(c0, c1, dtype=np.float64)
+    # keep the main stroke: the contiguous block of columns around the peak above 10 %
+    k = int(np.argmax(prof))
+    lo = k
+    while lo > 0 and prof[lo - 1] > 0.1 * prof[k]:
+        lo -= 1
+    hi = k
+    while hi < prof.size - 1 and prof[hi + 1] > 0.1 * prof[k]:
+        hi += 1
+    wgt = prof[lo:hi + 1]
+    return float(np.sum(wgt * cols[lo:hi + 1]) / np.sum(wgt))
 
 
 def _hp(x: np.ndarray) -> np.ndarray:
@@ -278,7 +453,10 @@ def choose_six_row_layout(rows_mv: list[np.ndarray], n_per_row: int) -> str:
         ``"3x4+3"`` or ``"6x2"``.
     """
     a, b = int(0.27 * n_per_row), int(0.48 * n_per_row)
-    r0, r1, r2 = (_hp(r[a:b]) for r in rows_mv[:3])
+    # each row less its median (its 0-mV level may be off by a little): first differences
+    # would weigh the read-out noise of blurred pages above the waves themselves
+    r0, r1, r2 = (r[a:b] - np.nanmedian(r[a:b]) if np.isfinite(r[a:b]).any() else r[a:b]
+                  for r in rows_mv[:3])
     e_6x2 = np.nanmean((r0 - r1 + r2) ** 2)
     e_3x4 = np.nanmean((r0 + r1 + r2) ** 2)
     if not np.isfinite(e_6x2) or not np.isfinite(e_3x4):

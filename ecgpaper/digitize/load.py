@@ -26,8 +26,8 @@ class NormalisedImage:
 
     Attributes
     ----------
-    rgb : numpy.ndarray
-        ``(H, W, 3)`` float32 in ``[0, 1]``.
+    rgb : numpy.ndarray or None
+        ``(H, W, 3)`` float32 in ``[0, 1]`` (None when not asked for).
     ink : numpy.ndarray
         ``(H, W)`` float32 ink darkness in ``[0, 1]``: ``1 - max(R, G, B)`` on grey pages,
         the darkness of the channel in which a coloured grid is brightest otherwise.
@@ -37,7 +37,7 @@ class NormalisedImage:
         True when a coloured grid was found (saturation carries the grid).
     """
 
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     ink: np.ndarray
     grid: np.ndarray
     is_colour: bool
@@ -129,15 +129,53 @@ def flatten_background(rgb: np.ndarray, size_px: int = 31) -> np.ndarray:
     return out
 
 
-def normalise_image(image: np.ndarray, flatten: bool = True) -> NormalisedImage:
+def _planes(image: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray | None]:
+    """Colour planes of the image, the factor that maps their values to ``[0, 1]`` and the
+    8-bit RGB array itself (None for other inputs).
+
+    8-bit RGB (the common case) stays 8-bit: the planes are split without a float copy of the
+    whole image; anything else goes through :func:`to_float_rgb`.
+    """
+    import cv2
+
+    arr = np.asarray(image)
+    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3:
+        arr = np.ascontiguousarray(arr)
+        return list(cv2.split(arr)), 1.0 / 255.0, arr
+    return list(cv2.split(np.ascontiguousarray(to_float_rgb(arr)))), 1.0, None
+
+
+def _background_gain(mx: np.ndarray, scale: float, size_px: int = 31) -> np.ndarray:
+    """Per-pixel gain ``scale / paper level`` (see :func:`flatten_background`), float32."""
+    import cv2
+
+    h, w = mx.shape
+    f = 4
+    small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32) * np.float32(scale)
+    k = max(3, size_px // f) | 1
+    bg = cv2.dilate(small, np.ones((k, k), np.uint8))
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 2.0)
+    inv = np.float32(scale) / np.maximum(bg, np.float32(0.15))
+    return cv2.resize(inv, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = True
+                    ) -> NormalisedImage:
     """Normalise an ECG image and split it into ink and grid maps.
+
+    Only the two maps the later stages use are computed at full resolution (the colour
+    decisions use every 4th pixel); 8-bit input is never converted to a float RGB copy unless
+    ``keep_rgb`` asks for it.
 
     Parameters
     ----------
     image : numpy.ndarray
         Any layout accepted by :func:`to_float_rgb`.
     flatten : bool
-        Divide out uneven illumination first (:func:`flatten_background`).
+        Divide out uneven illumination first (see :func:`flatten_background`).
+    keep_rgb : bool
+        Also return the (flattened) float RGB image; ``rgb`` is None otherwise.
 
     Returns
     -------
@@ -150,36 +188,49 @@ def normalise_image(image: np.ndarray, flatten: bool = True) -> NormalisedImage:
     >>> bool(n.is_colour), round(float(n.ink[10, 0]), 2), round(float(n.ink[5, 0]), 2)
     (True, 1.0, 0.06)
     """
-    rgb = to_float_rgb(image)
-    if flatten:
-        rgb = flatten_background(rgb)
     import cv2
 
-    r, g, b = cv2.split(np.ascontiguousarray(rgb))
-    mx = cv2.max(cv2.max(r, g), b)
-    mn = cv2.min(cv2.min(r, g), b)
-    sat = mx - mn
+    planes, scale, rgb8 = _planes(image)
+    h, w = planes[0].shape
+    mx = cv2.max(cv2.max(planes[0], planes[1]), planes[2])
+    if flatten:
+        gain = _background_gain(mx, scale)
+    else:
+        gain = np.full((h, w), scale, np.float32)
+
+    def flat(c: np.ndarray) -> np.ndarray:
+        return cv2.min(cv2.multiply(c.astype(np.float32, copy=False), gain), 1.0)
+
+    # colour decisions on every 4th pixel of the flattened planes
+    gs = gain[::4, ::4]
+    sub = [np.minimum(c[::4, ::4].astype(np.float32) * gs, 1.0) for c in planes]
+    mx_s = np.maximum(np.maximum(sub[0], sub[1]), sub[2])
+    sat_s = mx_s - np.minimum(np.minimum(sub[0], sub[1]), sub[2])
     # Colour grid: a clear share of pixels is noticeably saturated.
-    is_colour = bool(np.mean(sat[::4, ::4] > 0.08) > 0.01)
-    ink = 1.0 - mx
+    is_colour = bool(np.mean(sat_s > 0.08) > 0.01)
+    ink_src = mx
     if is_colour:
         # The grid is (nearly) invisible in the channel where its lines are brightest (red for
         # red/pink/orange grids); darkness in that channel is the ink, whatever the ink's hue
         # (black, blue, green traces all absorb it).
-        ss, mm = sat[::4, ::4], mx[::4, ::4]
-        sel = (ss > 0.15) & (mm > 0.5)
+        sel = (sat_s > 0.15) & (mx_s > 0.5)
         if sel.sum() > 100:
-            med = [float(np.median(c[::4, ::4][sel])) for c in (r, g, b)]
-            ink = 1.0 - (r, g, b)[int(np.argmax(med))]
+            med = [float(np.median(c[sel])) for c in sub]
+            ink_src = planes[int(np.argmax(med))]
+    ink = cv2.subtract(1.0, flat(ink_src))
     # Grid = luminance darkness (full resolution even after JPEG chroma subsampling) with the
     # trace and other dark ink blanked out.
-    lum = 0.299 * r + 0.587 * g + 0.114 * b
-    grid = 1.0 - lum
-    dark = (ink > 0.35).astype(np.uint8)
-    dark = cv2.dilate(dark, np.ones((3, 3), np.uint8))
+    if rgb8 is not None:
+        lum = cv2.cvtColor(rgb8, cv2.COLOR_RGB2GRAY)
+    else:
+        lum = 0.299 * planes[0] + 0.587 * planes[1] + 0.114 * planes[2]
+    grid = cv2.subtract(1.0, flat(lum))
+    dark = cv2.dilate((ink > 0.35).view(np.uint8), np.ones((3, 3), np.uint8))
     grid[dark > 0] = 0.0
-    return NormalisedImage(rgb=rgb, ink=ink.astype(np.float32), grid=grid.astype(np.float32),
-                           is_colour=is_colour)
+    rgb = None
+    if keep_rgb:
+        rgb = cv2.merge([flat(c) for c in planes])
+    return NormalisedImage(rgb=rgb, ink=ink, grid=grid, is_colour=is_colour)
 
 
 def paper_mask(grid: np.ndarray, px_per_mm: float, erode_mm: float = 2.0) -> np.ndarray:

@@ -21,8 +21,9 @@ from .geometry import (estimate_rectification, estimate_rotation_deg, homography
                        rotate_image)
 from .grid import estimate_grid_scale
 from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_calibration_pulse,
-                     find_rows, identify_rhythm_leads, layout_panels)
-from .load import normalise_image, paper_mask, to_float_rgb
+                     find_row_candidates, identify_rhythm_leads, layout_panels,
+                     refine_pulse_edge)
+from .load import normalise_image, paper_mask
 from .resample import place_segment
 from .trace import READOUT_METHODS, track_row
 
@@ -36,6 +37,8 @@ DEFAULT_PARAMS: dict = {
     "morph_h_ratio": 1.15,       # brush aspect of the morph read-out (tuned by train_digitizer)
     "morph_level_window": 7,     # columns of the up/down-peak decision
     "baseline_pull": 0.5,        # tracking: weight of the distance to the row baseline
+    "track_entry_cost": 25.0,    # tracking: cost of re-entering the trace after untracked
+                                 # columns (None = no "off" state: all ink is followed)
     "fine_readout": True,        # resample from the sub-column (4x) morph read-out
     "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
     "fine_min_crispness": 0.6,   # ... and only on crisp (unblurred) strokes
@@ -47,12 +50,18 @@ DEFAULT_PARAMS: dict = {
     "max_jumps_per_s": 1.0,      # ... and one whose tracked path jumps over gaps more often
     "max_baseline_offset": 0.35,  # ... or whose median sits this many row spacings off its row
     "max_abs_mv": 8.0,           # a lead whose read-out leaves +-this is failed
+    "max_blob_share": 0.6,       # ... or with more of its columns in ink blobs (stains)
     "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
     "layout": None,              # force a layout name; None = detect
     "rectify": True,             # fit a homography to the local grid (perspective, shear)
     "min_grid_quality": 10.0,    # grid spectral peak / median below this = no grid
-    "row_tolerance": 0.2,        # rows may sit this many row spacings off an even lattice
+    "row_tolerance": 0.15,       # rows may sit this many row spacings off an even lattice
 }
+
+
+#: Page height shared by the trace rows of the standard layouts (landscape letter or A4 less
+#: the header and footer), mm: the prior of the row spacing in :func:`_choose_rows`.
+ROWS_SHARE_MM = 173.0
 
 
 @dataclass
@@ -94,43 +103,96 @@ def _threshold(ink: np.ndarray, p: dict, grey_grid: bool = False) -> float:
 
 
 def _choose_rows(baselines: np.ndarray, tolerance: float,
-                 counts: tuple[int, ...] | None = None) -> tuple[str | None, np.ndarray]:
+                 counts: tuple[int, ...] | None = None, strengths: np.ndarray | None = None,
+                 max_extent_px: float | None = None, row_cover: np.ndarray | None = None,
+                 px_per_mm: float | None = None) -> tuple[str | None, np.ndarray]:
     """Pick the layout and its rows among the detected row candidates.
 
     Trace rows are evenly spaced; spurious candidates (header text, page edges, marks, a big
     QRS between close rows) are not, and a flat or merged row may be missed.  For each
-    supported row count ``c`` (largest first), every pair of candidates is tried as first and
-    last row of an evenly spaced lattice of ``c`` rows; the lattice is accepted when at least
-    75 % of its rows have a candidate within ``tolerance`` spacings.  Matched rows keep their
-    measured position, unmatched ones the lattice position.
+    supported row count ``c``, every pair of candidates is tried as the first or second and
+    the last or second-to-last row of an evenly spaced lattice of ``c`` rows; the lattice is
+    accepted when
+
+    * at least 75 % of its rows have a candidate within ``tolerance`` spacings,
+    * ``c`` rows of that spacing fit in ``max_extent_px`` (the printed rows share the page
+      height, so a lattice that would need a taller page is made of a spurious row), and
+    * the spacing is 0.5-1.6 x the usual one (``173 mm / c``, with ``px_per_mm``), and
+    * every row without a candidate has ink across the page near it (``row_cover`` >= 0.3;
+      blank at page edges and creases) and lies between matched rows, or beyond them when
+      at least five rows match: a row is added only where a weak trace is, never on blank
+      paper (the gap between the two rows of a 2x6 page), and three rows never become four.
+
+    Among accepted lattices of all counts the one with the best score wins: the strength (sum
+    of ``strengths`` of the matched rows) minus 5 x their summed offsets from the lattice (in
+    spacings) minus, with ``px_per_mm``, ``|log(spacing / (173 mm / c))|`` (the rows of the
+    standard layouts share the ~173 mm below the header of a landscape letter or A4 page).
+    Every real row adds ~1 to the score, so all rows of a page beat a subset of them, while a
+    weak, irregular extra row (a header line, a mark) costs more than it adds.  Matched rows
+    keep their measured position, unmatched ones the lattice position.
+
+    Examples
+    --------
+    >>> _choose_rows(np.array([22.0, 353.0, 671.0, 994.0]), 0.2, max_extent_px=1160.0)[0]
+    '3x4'
     """
-    b = np.sort(np.asarray(baselines, float))
+    order = np.argsort(np.asarray(baselines, float))
+    b = np.asarray(baselines, float)[order]
+    st = np.ones(b.size) if strengths is None else np.asarray(strengths, float)[order]
     if b.size == 0:
         return None, b
+
+    def evidence(y: float, sp: float, inside: bool) -> bool:
+        if row_cover is None:
+            return inside
+        d = max(1, int(round(tolerance * sp)))
+        a_, z_ = max(0, int(round(y)) - d), min(row_cover.size, int(round(y)) + d + 1)
+        return inside and z_ > a_ and float(np.max(row_cover[a_:z_])) >= 0.3
+
+    overall, overall_key = None, None
     for c in sorted(counts or ROWS_TO_LAYOUTS, reverse=True):
         need = max(2, int(np.ceil(0.75 * c))) if c > 1 else 1
-        if b.size < need:
+        if b.size < need or c == 1:
             continue
-        if c == 1:
-            return ROWS_TO_LAYOUTS.get(1, (None,))[0], b[:1]
-        best, best_key = None, None
+        ends = [(ia, ib) for ia in (0, 1) for ib in (c - 1, c - 2) if ib > ia]
         for i in range(b.size):
             for j in range(i + 1, b.size):
-                sp = (b[j] - b[i]) / (c - 1)
-                lattice = b[i] + sp * np.arange(c)
-                dist = np.abs(b[None, :] - lattice[:, None])
-                near = np.argmin(dist, axis=1)
-                ok = dist[np.arange(c), near] <= tolerance * sp
-                n_ok = int(ok.sum())
-                if n_ok < need:
-                    continue
-                resid = float(np.mean(dist[np.arange(c), near][ok])) / sp
-                key = (n_ok, -resid)
-                if best_key is None or key > best_key:
-                    best_key = key
-                    best = np.where(ok, b[near], lattice)
-        if best is not None:
-            return ROWS_TO_LAYOUTS[c][0] if c in ROWS_TO_LAYOUTS else None, best
+                for ia, ib in ends:
+                    sp = (b[j] - b[i]) / (ib - ia)
+                    if max_extent_px is not None and sp * c > max_extent_px:
+                        continue
+                    if px_per_mm is not None and not \
+                            0.5 <= sp / px_per_mm / (ROWS_SHARE_MM / c) <= 1.6:
+                        continue  # 3 rows 12 mm apart are not a 3x4 page
+                    lattice = b[i] + sp * (np.arange(c) - ia)
+                    if lattice[0] < -0.5 * sp or (max_extent_px is not None
+                                                  and lattice[-1] > max_extent_px + 0.5 * sp):
+                        continue
+                    dist = np.abs(b[None, :] - lattice[:, None])
+                    near = np.argmin(dist, axis=1)
+                    ok = dist[np.arange(c), near] <= tolerance * sp
+                    n_ok = int(ok.sum())
+                    if n_ok < need:
+                        continue
+                    # rows are added between matched rows; beyond them only when at least
+                    # five rows match (a 12x1 or 3x4+3 page with a faint end row), never to
+                    # turn three rows into four
+                    m_lo, m_hi = b[near[ok]].min(), b[near[ok]].max()
+                    if not all(evidence(y, sp, m_lo < y < m_hi or n_ok >= 5)
+                               for y in lattice[~ok]):
+                        continue
+                    resid = float(np.sum(dist[np.arange(c), near][ok])) / sp
+                    prior = 0.0 if px_per_mm is None else \
+                        abs(float(np.log(sp / px_per_mm / (ROWS_SHARE_MM / c))))
+                    key = float(st[near[ok]].sum()) - 5.0 * resid - prior
+                    if overall_key is None or key > overall_key:
+                        overall_key = key
+                        overall = (ROWS_TO_LAYOUTS[c][0] if c in ROWS_TO_LAYOUTS else None,
+                                   np.where(ok, b[near], lattice))
+    if overall is not None:
+        return overall
+    if 1 in (counts or ROWS_TO_LAYOUTS) and b.size:
+        return ROWS_TO_LAYOUTS.get(1, (None,))[0], b[[int(np.argmax(st))]]
     return None, b
 
 
@@ -171,40 +233,59 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         timings[name] = round(now - t, 4)
         t = now
 
-    rgb = to_float_rgb(image)
-    norm = normalise_image(rgb)
+    norm = normalise_image(image, keep_rgb=False)
+    ink, grid_map = norm.ink, norm.grid
     tick("load")
-    angle = estimate_rotation_deg(norm.grid)
+    # rotation and perspective are measured on the grid map and applied once, to the two maps
+    # the later stages use (ink, grid), as one combined warp
+    angle = estimate_rotation_deg(grid_map)
+    hh, ww = grid_map.shape
+    warp = np.eye(3)
+    g_rot = grid_map
     if abs(angle) > 0.02:
-        norm = normalise_image(rotate_image(norm.rgb, angle), flatten=False)
+        warp[:2] = cv2.getRotationMatrix2D((ww / 2.0, hh / 2.0), -angle, 1.0)
+        g_rot = rotate_image(grid_map, angle, border_value=0.0)
     info["rotation_deg"] = float(angle)
     info["perspective_px"] = 0.0
     if p["rectify"]:
-        coarse = estimate_grid_scale(norm.grid)
+        coarse = estimate_grid_scale(g_rot)
         if np.isfinite(coarse.px_per_mm_x) and coarse.px_per_mm_x > 2.0:
-            hmat = estimate_rectification(norm.grid, 0.5 * (coarse.px_per_mm_x + coarse.px_per_mm_y))
+            hmat = estimate_rectification(g_rot, 0.5 * (coarse.px_per_mm_x + coarse.px_per_mm_y))
             if hmat is not None:
-                disp = homography_displacement_px(hmat, norm.grid.shape)
+                disp = homography_displacement_px(hmat, g_rot.shape)
                 info["perspective_px"] = round(disp, 2)
-                if 1.0 < disp < 0.25 * max(norm.grid.shape):
-                    hh, ww = norm.grid.shape
-                    warped = cv2.warpPerspective(norm.rgb, hmat, (ww, hh), flags=cv2.INTER_LINEAR,
-                                                 borderMode=cv2.BORDER_CONSTANT,
-                                                 borderValue=(1.0, 1.0, 1.0))
-                    norm = normalise_image(warped, flatten=False)
+                if 1.0 < disp < 0.25 * max(g_rot.shape):
+                    warp = hmat @ warp
+    prior = None
+    if p["rectify"] and np.isfinite(coarse.px_per_mm_x) and coarse.px_per_mm_x > 2.0 \
+            and coarse.quality >= p["min_grid_quality"]:
+        prior = 0.5 * (coarse.px_per_mm_x + coarse.px_per_mm_y)
+    if not np.allclose(warp, np.eye(3)):
+        # grow the output frame so that the whole warped page stays inside it (a rotated or
+        # rectified page would otherwise lose its corners: pulses, row ends)
+        corners = np.array([[0, 0, 1], [ww, 0, 1], [0, hh, 1], [ww, hh, 1]], float) @ warp.T
+        corners = corners[:, :2] / corners[:, 2:3]
+        lo = np.floor(np.maximum(corners.min(axis=0), [-0.3 * ww, -0.3 * hh]))
+        hi = np.ceil(np.minimum(corners.max(axis=0), [1.3 * ww, 1.3 * hh]))
+        lo, hi = np.minimum(lo, 0.0), np.maximum(hi, [ww, hh])
+        warp = np.array([[1.0, 0.0, -lo[0]], [0.0, 1.0, -lo[1]], [0.0, 0.0, 1.0]]) @ warp
+        size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
+        info["warp"] = warp.round(6).tolist()
+        ink, grid_map = (cv2.warpPerspective(m, warp, size, flags=cv2.INTER_LINEAR,
+                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+                         for m in (ink, grid_map))
     tick("geometry")
-    scale = estimate_grid_scale(norm.grid)
+    scale = estimate_grid_scale(grid_map, prior_px_per_mm=prior)
     ppm_x, ppm_y = scale.px_per_mm_x, scale.px_per_mm_y
     info["grid_found"] = bool(scale.quality >= p["min_grid_quality"] and np.isfinite(ppm_x))
     if not info["grid_found"]:
         # no usable grid: assume a letter page in landscape filling the image width
-        ppm_x = ppm_y = norm.grid.shape[1] / 279.4
+        ppm_x = ppm_y = grid_map.shape[1] / 279.4
         log.warning("no grid found (quality %.1f); assuming %.3f px/mm", scale.quality, ppm_x)
     info.update(px_per_mm_x=ppm_x, px_per_mm_y=ppm_y, grid_quality=scale.quality)
     tick("grid")
 
-    ink = norm.ink
-    page = paper_mask(norm.grid, ppm_y) if info["grid_found"] else np.ones(ink.shape, bool)
+    page = paper_mask(grid_map, ppm_y) if info["grid_found"] else np.ones(ink.shape, bool)
     info["page_fraction"] = round(float(page.mean()), 3)
     if not page.all():
         ink = np.where(page, ink, 0.0).astype(np.float32)
@@ -219,16 +300,19 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     use_fine = bool(p["fine_readout"]) and crisp >= p["fine_min_crispness"]
     info["fine_readout"] = use_fine
     binary = ink > thr
-    baselines = find_rows(binary, ppm_y)
+    baselines, strengths, row_cover = find_row_candidates(binary, ppm_y)
     h, w = ink.shape
     layout = p["layout"]
     if layout is None:
-        layout, baselines = _choose_rows(baselines, p["row_tolerance"])
+        # the rows share the page height: n rows of spacing s need about n * s of it
+        layout, baselines = _choose_rows(baselines, p["row_tolerance"], strengths=strengths,
+                                         max_extent_px=1.05 * h, row_cover=row_cover,
+                                         px_per_mm=ppm_y)
     else:
         grid0, rh0 = LAYOUT_GRIDS[layout]
         want = len(grid0) + len(rh0)
         if baselines.size > want:
-            _, baselines = _choose_rows(baselines, 0.5, counts=(want,))
+            _, baselines = _choose_rows(baselines, 0.5, counts=(want,), strengths=strengths)
     info["rows_px"] = baselines.round(2).tolist()
     if layout is None or baselines.size == 0:
         info["layout"] = None
@@ -246,7 +330,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         rt = track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi, float(b),
                        spacing, method=p["readout"], baseline_pull=p["baseline_pull"],
                        h_ratio=p["morph_h_ratio"], level_window=p["morph_level_window"],
-                       fine_steep=p["fine_steep"])
+                       fine_steep=p["fine_steep"], entry_cost=p["track_entry_cost"])
         tracks.append(rt)
     tick("trace")
 
@@ -257,6 +341,11 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         res = find_calibration_pulse(rt.y_px, rt.x_px, float(b), ppm_x, ppm_y)
         zero_px.append(float(b))
         if res is not None:
+            # the falling edge's own stroke gives its column without the read-out's bias
+            x_fall = res[0] - ppm_x
+            xr = refine_pulse_edge(ink, x_fall, res[2] - res[1] * ppm_y, res[2], ppm_x)
+            if xr is not None and abs(xr - x_fall) < 0.5 * ppm_x:
+                res = (xr + ppm_x, res[1], res[2])
             x0s.append(res[0])
             if abs(res[2] - b) < 0.25 * spacing:
                 zero_px[-1] = res[2]
@@ -268,12 +357,17 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         x0 = float(np.median(starts)) if starts else 0.0
     mm_per_mv = PAPER_GAIN_MM_PER_MV
     if heights:
+        # a gain other than the standard 10 mm/mV needs two pulses that agree (one pulse can be
+        # a mark or a misread QRS) and, with snap_gain, a standard value (5 or 20 mm/mV)
         hm = float(np.median(heights))
+        agree = int(np.sum(np.abs(np.asarray(heights) / hm - 1) < 0.12))
         if p["snap_gain"]:
             for g in (5.0, 10.0, 20.0):
                 if abs(hm / g - 1) < 0.12:
                     hm = g
-        if 2.0 < hm < 40.0:
+        if hm in (5.0, 20.0) and agree >= 2:
+            mm_per_mv = hm
+        elif not p["snap_gain"] and 2.0 < hm < 40.0 and agree >= 2:
             mm_per_mv = hm
     px_per_mv = mm_per_mv * ppm_y
     ends = []
@@ -285,8 +379,11 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     dur_header = num_samples / fs_hz
     dur_meas = (float(np.median(ends)) - x0) / px_per_s if ends else dur_header
     step = 0.1 * n_cols
-    # ink beyond the trace end (marks, page edge) can only lengthen the measured extent
-    if dur_meas >= 0.97 * dur_header:
+    # ink beyond the trace end (marks, page edge) can only lengthen the measured extent; a
+    # trace that runs to the image border is cut (crop), not a shorter layout; without two
+    # pulses the time origin is too uncertain to measure the extent
+    cut = bool(ends) and (x_hi - float(np.median(ends))) < 5.0 * ppm_x
+    if dur_meas >= 0.97 * dur_header or cut or len(x0s) < 2:
         duration = dur_header
     else:
         duration = max(step, round(dur_meas / step) * step)
@@ -334,18 +431,40 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         yin = rt.y_px[in_pan]
         off = abs(float(np.nanmedian(yin)) - float(baselines[pan.row])) / spacing \
             if np.isfinite(yin).any() else 1.0
+        dev_mv = float(np.nanmax(np.abs(win - np.nanmedian(win)))) if np.isfinite(win).any() \
+            else 0.0
+        blob = _blob_share(rt.run_px[in_pan], ppm_x, ppm_y) if rt.run_px is not None else 0.0
+        info.setdefault("panel_checks", {})[f"{pan.lead}@{pan.row}"] = dict(
+            coverage=round(cov, 3), jumps_per_s=round(jumps_per_s, 2), offset=round(off, 3),
+            max_dev_mv=round(dev_mv, 2), blob_share=round(blob, 3))
         bad = cov < p["min_coverage"] or jumps_per_s > p["max_jumps_per_s"] or \
-            off > p["max_baseline_offset"] or (np.isfinite(win).any() and np.nanmax(np.abs(win - np.nanmedian(win))) > p["max_abs_mv"])
+            off > p["max_baseline_offset"] or dev_mv > p["max_abs_mv"] or \
+            blob > p["max_blob_share"]
         if bad:
             info["failed_leads"].append(pan.lead)
-            log.warning("lead %s (row %d, col %d): read-out failed (coverage %.2f, %.1f jumps/s); "
-                        "set to NaN", pan.lead, pan.row, pan.col, cov, jumps_per_s)
+            log.warning("lead %s (row %d, col %d): read-out failed (coverage %.2f, %.1f jumps/s, "
+                        "offset %.2f rows, %.1f mV, blobs %.2f); set to NaN", pan.lead, pan.row,
+                        pan.col, cov, jumps_per_s, off, dev_mv, blob)
             continue
         leads.setdefault(pan.lead, []).append(seg)
     out = {k: combine_readouts(v) for k, v in leads.items()}
     tick("place")
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info)
+
+
+def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:
+    """Share of a panel's columns inside blobs: >= 1 mm of consecutive columns whose tracked
+    ink run is longer than 2 mm (a stain, a stamp or a scribble under the trace; a QRS makes
+    long runs in a few columns only)."""
+    if run_px.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        long_ = run_px > 2.0 * px_per_mm_y
+    d = np.diff(np.r_[0, long_.astype(np.int8), 0])
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    width = ends - starts
+    return float(width[width >= px_per_mm_x].sum()) / run_px.size
 
 
 def combine_readouts(segments: list[np.ndarray]) -> np.ndarray:

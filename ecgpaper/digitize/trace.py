@@ -10,7 +10,8 @@ Per row of the page:
    stroke is connected, so runs of neighbouring columns touch), plus a small pull towards
    the row baseline.  Crossing or touching traces of neighbouring rows are therefore followed
    by continuity rather than by position alone (Open-ECG-Digitizer and Karbasi et al. 2025
-   use the same idea as iterative path tracing).
+   use the same idea as iterative path tracing).  An optional "no trace" state lets the path
+   skip ink before the trace starts and after it ends instead of jumping onto it.
 3. **Sub-pixel read-out** of the chosen run, ``method=``:
 
    * ``"centroid"`` -- grey-level centroid of the run (the 2024 winner's read-out; capped near
@@ -55,6 +56,9 @@ class RowTrace:
         path jumped over a gap): frequent jumps mean the tracker hopped between unrelated ink.
     x_fine, y_fine : numpy.ndarray or None
         Sub-column read-out (``"morph"`` only), used for resampling when present.
+    run_px : numpy.ndarray or None
+        ``(n,)`` length of the tracked ink run per column (NaN where untracked), in pixels:
+        runs much longer than the stroke mean blobs (stains, stamps) under the trace.
     """
 
     x_px: np.ndarray
@@ -63,6 +67,7 @@ class RowTrace:
     jump: np.ndarray | None = None
     x_fine: np.ndarray | None = None
     y_fine: np.ndarray | None = None
+    run_px: np.ndarray | None = None
 
 
 def column_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,42 +100,98 @@ def column_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarray,
-             n_cols: int, skip_cost: float) -> np.ndarray:
-    """Choose one run per column (or none) along a connected path; return run index per column."""
+             n_cols: int, skip_cost: float, entry_cost: float | None = None) -> np.ndarray:
+    """Choose one run per column (or none) along a connected path; return run index per column.
+
+    Moving between runs of successive inked columns costs their vertical gap (plus 1 % of the
+    centre distance); a column without a chosen run costs ``skip_cost``.  With ``entry_cost``
+    the path also has an explicit "no trace" state in every column: leaving the trace is free
+    and re-entering costs ``entry_cost``, so ink after the trace ends (a page edge, the next
+    row's pulse) or before it starts is skipped instead of being joined by a long jump.
+
+    The runs of the columns that have any are padded to a ``(m, K)`` table, all transition
+    costs are computed at once, and the forward pass touches numpy only where a column or its
+    predecessor holds more than one run (a lone trace is followed with scalar arithmetic).
+    """
     bounds = np.searchsorted(col, np.arange(n_cols + 1))
     choice = np.full(n_cols, -1, np.int64)
-    cols_with = [c for c in range(n_cols) if bounds[c + 1] > bounds[c]]
-    if not cols_with:
+    counts = np.diff(bounds)
+    cols_with = np.nonzero(counts > 0)[0]
+    m = cols_with.size
+    if m == 0:
         return choice
-    cost_prev = None
-    back: list[np.ndarray] = []
-    prev_idx = None
-    prev_c = None
-    for c in cols_with:
-        lo, hi = bounds[c], bounds[c + 1]
-        t, b = top[lo:hi].astype(np.float64), bot[lo:hi].astype(np.float64)
-        u = unary[lo:hi]
-        if cost_prev is None:
-            cost = u.copy()
-            back.append(np.zeros(hi - lo, np.int64))
-        else:
-            pt, pb = top[prev_idx].astype(np.float64), bot[prev_idx].astype(np.float64)
-            gap = np.maximum(0.0, np.maximum(t[None, :] - pb[:, None] - 1, pt[:, None] - b[None, :] - 1))
-            dc = np.abs((t + b)[None, :] - (pt + pb)[:, None]) * 0.5
-            trans = gap + 0.02 * dc
-            total = cost_prev[:, None] + trans
+    kmax = int(counts.max())
+    use_none = entry_cost is not None
+    ks = kmax + 1 if use_none else kmax  # slot kmax = "no trace"
+    pos = np.empty(n_cols, np.int64)
+    pos[cols_with] = np.arange(m)
+    slot = np.arange(col.size) - bounds[col]
+    tt = np.full((m, ks), np.nan)
+    bb = np.full((m, ks), np.nan)
+    uu = np.full((m, ks), np.inf)
+    tt[pos[col], slot] = top
+    bb[pos[col], slot] = bot
+    uu[pos[col], slot] = unary
+    # transition j-1 -> j for every pair of runs: vertical gap + a little centre distance
+    pt, pb = tt[:-1, :, None], bb[:-1, :, None]
+    ct, cb = tt[1:, None, :], bb[1:, None, :]
+    with np.errstate(invalid="ignore"):
+        trans = np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
+            + 0.01 * np.abs((ct + cb) - (pt + pb))
+    trans[np.isnan(trans)] = np.inf
+    if use_none:
+        uu[:, kmax] = skip_cost
+        trans[:, :, kmax] = 0.0          # leave the trace (or stay off it)
+        trans[:, kmax, :kmax] = entry_cost  # come back onto any run
+        trans[:, kmax, kmax] = 0.0
+    skip = skip_cost * (np.diff(cols_with) - 1).astype(np.float64)
+    cnt = counts[cols_with]
+    single = (cnt[1:] == 1) & (cnt[:-1] == 1)
+    back = np.zeros((m, ks), np.int64)
+    cost = uu[0].copy()
+    ar = np.arange(ks)
+    tr00 = trans[:, 0, 0].tolist()
+    u0 = uu[:, 0].tolist()
+    sk = skip.tolist()
+    single_l = single.tolist()
+    if use_none:
+        e = float(entry_cost)
+        for j in range(1, m):
+            if single_l[j - 1]:
+                c_run, c_off = float(cost[0]), float(cost[kmax])
+                from_run = c_run + tr00[j - 1]
+                from_off = c_off + e
+                if from_run <= from_off:
+                    cost[0] = from_run + u0[j] + sk[j - 1]
+                else:
+                    cost[0] = from_off + u0[j] + sk[j - 1]
+                    back[j, 0] = kmax
+                if c_run <= c_off:
+                    cost[kmax] = c_run + skip_cost + sk[j - 1]
+                else:
+                    cost[kmax] = c_off + skip_cost + sk[j - 1]
+                    back[j, kmax] = kmax
+                continue
+            total = cost[:, None] + trans[j - 1]
             arg = np.argmin(total, axis=0)
-            cost = total[arg, np.arange(hi - lo)] + u + skip_cost * (c - prev_c - 1)
-            back.append(arg)
-        cost_prev = cost
-        prev_idx = np.arange(lo, hi)
-        prev_c = c
+            cost = total[arg, ar] + uu[j] + sk[j - 1]
+            back[j] = arg
+    else:
+        for j in range(1, m):
+            if single_l[j - 1]:
+                cost[0] = cost[0] + tr00[j - 1] + u0[j] + sk[j - 1]
+                continue
+            total = cost[:, None] + trans[j - 1]
+            arg = np.argmin(total, axis=0)
+            cost = total[arg, ar] + uu[j] + sk[j - 1]
+            back[j] = arg
     # backtrack
-    k = int(np.argmin(cost_prev))
-    for j in range(len(cols_with) - 1, -1, -1):
-        c = cols_with[j]
-        choice[c] = bounds[c] + k
-        k = int(back[j][k])
+    k = int(np.argmin(cost))
+    for j in range(m - 1, -1, -1):
+        c = int(cols_with[j])
+        if not (use_none and k == kmax):
+            choice[c] = bounds[c] + k
+        k = int(back[j, k])
     return choice
 
 
@@ -241,7 +302,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
               baseline_px: float, spacing_px: float, method: str = "morph",
               stroke_px: float | None = None, gap_close_px: int = 3,
               baseline_pull: float = 0.5, h_ratio: float = 1.15, level_window: int = 7,
-              fine_steep: float = 0.0) -> RowTrace:
+              fine_steep: float = 0.0, entry_cost: float | None = None) -> RowTrace:
     """Track and read out the trace of one row.
 
     Parameters
@@ -274,6 +335,9 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     fine_steep : float
         ``"morph"``: use the sub-column correction only where a column's run is longer than
         this many stroke widths (0 = everywhere).
+    entry_cost : float or None
+        Tracking: cost (in pixels of vertical gap) of coming back onto the trace after
+        columns left untracked; None = every inked column must be tracked (no "off" state).
 
     Returns
     -------
@@ -306,7 +370,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
         return RowTrace(x_px, y_out, 0.0)
     centre = 0.5 * (top + bot) + y_lo
     unary = baseline_pull * np.abs(centre - baseline_px) / max(spacing_px, 1.0)
-    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5)
+    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost)
     ok = choice >= 0
     x_fine = y_fine = None
     cols = np.nonzero(ok)[0]
@@ -361,4 +425,6 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
                 y_out[cols[seg]] = 0.5 * (top_e[seg] + bot_e[seg])
                 continue
             y_out[cols[seg]] = _edges_readout(top_e[seg], bot_e[seg], stroke_px)
-    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine)
+    run_px = np.full(n_cols, np.nan)
+    run_px[cols] = (bot_e - top_e)
+    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, run_px)
