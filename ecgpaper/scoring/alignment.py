@@ -16,11 +16,11 @@ estimate as it is). That is an FFT over a 511 x (2T-1) image per lead,
     per time lag, smoothed by the autocorrelation of the Gaussian kernel. The
     pairs are counted for blocks of lags at once (``np.bincount``), in chunks
     of lags nearest to lag 0 first; a chunk is skipped when its number of
-    finite pairs cannot reach the best value found so far. 5-20x faster than
+    finite pairs cannot reach the best value found so far. 5-15x faster than
     ``"official"``; same lead scores (property tests against ``"official"``).
 ``"window"``
     The same sums restricted to the acceptance window (+-0.5 s), about 5 ms
-    per 5000-sample lead, 10-20x faster than ``"global"``. It returns the
+    per 5000-sample lead, 9-15x faster than ``"global"``. It returns the
     official shift whenever the official arg-max lies inside the window.
     When the official arg-max lies beyond +-0.5 s, the official code keeps
     the estimate unshifted; this method returns that result only when its
@@ -409,7 +409,7 @@ def _lags_global(qx: np.ndarray, qy: np.ndarray) -> tuple[int, int]:
     The same sums and tie order as :func:`_lags_window`, over all lags, in chunks
     of ``_GLOBAL_CHUNK`` lags; a chunk is skipped when no lag near it has as many
     finite pairs as the best value found so far (``S <= max C <= pairs``). About
-    5-20x cheaper than the 2-D FFT of :func:`_lags_official`.
+    5-15x cheaper than the 2-D FFT of :func:`_lags_official`.
     """
     fx = (qx >= 0).astype(np.float64)
     fy = (qy >= 0).astype(np.float64)

@@ -588,9 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the RR/QRS/QT interval errors")
     p.add_argument("--alignment", choices=ALIGNMENT_METHODS, default="global",
                    help="alignment implementation: 'global' (default: the official arg-max, "
-                        "exact), 'window' (10-20x faster; differs from the official scorer when "
+                        "exact), 'window' (9-15x faster; differs from the official scorer when "
                         "the best lag is beyond 0.5 s), 'official' (the official 2-D FFT, "
-                        "5-20x slower than 'global')")
+                        "5-15x slower than 'global')")
     return p
 
 
