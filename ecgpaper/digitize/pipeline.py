@@ -42,6 +42,7 @@ DEFAULT_PARAMS: dict = {
     "fine_readout": True,        # resample from the sub-column (4x) morph read-out
     "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
     "fine_min_crispness": 0.6,   # ... and only on crisp (unblurred) strokes
+    "flank_rows": True,          # steep flanks read row by row (x of the stroke per image row)
     "ink_threshold": None,       # None = adaptive (half the 99.9th percentile of ink)
     "ink_threshold_min": 0.15,
     "ink_threshold_max": 0.5,
@@ -330,7 +331,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         rt = track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi, float(b),
                        spacing, method=p["readout"], baseline_pull=p["baseline_pull"],
                        h_ratio=p["morph_h_ratio"], level_window=p["morph_level_window"],
-                       fine_steep=p["fine_steep"], entry_cost=p["track_entry_cost"])
+                       fine_steep=p["fine_steep"], entry_cost=p["track_entry_cost"],
+                       flank_rows=p["flank_rows"])
         tracks.append(rt)
     tick("trace")
 

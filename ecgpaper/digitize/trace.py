@@ -16,12 +16,22 @@ Per row of the page:
 
    * ``"centroid"`` -- grey-level centroid of the run (the 2024 winner's read-out; capped near
      18 dB for a 0.75-pt stroke, state-of-the-art §8);
-   * ``"edges"`` (default) -- a stroke model: a stroke of width ``w`` drawn through a column
+   * ``"morph"`` (default) -- the run's top and bottom edges are the erosion and dilation of
+     the centre line by the round brush of the stroke; a grey-level opening of the top edge
+     and a closing of the bottom edge give the centre line back (each exact except on the
+     peaks of one direction, so the one farther from the local level is kept), per column
+     and on 4 sub-columns per column (see :func:`_morph_readout`);
+   * ``"edges"`` -- a stroke model: a stroke of width ``w`` drawn through a column
      covers ``[min(y) - w/2, max(y) + w/2]`` of the signal inside the column, so the run's
      sub-pixel top and bottom edges constrain the signal at the two column boundaries.  The
      boundary values are solved by iteratively re-weighted linear least squares (which end
      of each column is the minimum is re-decided each pass); this recovers the flanks and
      peaks of QRS complexes that a centroid flattens.
+
+4. **Flanks by rows** (``flank_rows=True``, on the sub-column ``"morph"`` read-out): on a steep flank a
+   column's value errs by the slope times any horizontal error, so each image row of the flank
+   is read across instead: the ink-weighted centroid of the short horizontal blob where the row
+   crosses the stroke gives the centre line's column at that row (see :func:`_refine_flanks`).
 """
 
 from __future__ import annotations
@@ -297,12 +307,123 @@ def _morph_readout(top_e: np.ndarray, bot_e: np.ndarray, radius_px: float,
         fine = np.where(run > steep_only * 2.0 * radius_px, fine, base)
     return col, xi, fine
 
+def _falloff_extent(prof: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last column of each row's blob: from ``peak`` outwards while the ink falls off.
+
+    ``prof`` is ``(m, k)``; a column joins the blob while its value is positive and not larger
+    than its inner neighbour's.
+    """
+    m, k = prof.shape
+    cols = np.arange(k)[None, :]
+    inner_left = np.zeros_like(prof, dtype=bool)
+    inner_left[:, :-1] = (prof[:, :-1] > 0) & (prof[:, :-1] <= prof[:, 1:])
+    inner_left |= cols >= peak[:, None]
+    run = np.flip(np.cumprod(np.flip(inner_left, axis=1), axis=1), axis=1).astype(bool)
+    lo = np.argmax(run, axis=1)
+    inner_right = np.zeros_like(prof, dtype=bool)
+    inner_right[:, 1:] = (prof[:, 1:] > 0) & (prof[:, 1:] <= prof[:, :-1])
+    inner_right |= cols <= peak[:, None]
+    run = np.cumprod(inner_right, axis=1).astype(bool)
+    hi = k - 1 - np.argmax(np.flip(run, axis=1), axis=1)
+    return lo, hi
+
+
+def _refine_flanks(ink: np.ndarray, xf: np.ndarray, yf: np.ndarray, stroke_px: float,
+                   min_slope: float = 1.0, end_strokes: float = 1.0, merge_px: float = 0.5,
+                   max_width: float = 1.6) -> np.ndarray:
+    """Read steep monotone flanks row by row: the stroke's sub-pixel column in each image row.
+
+    On a steep flank (slope ``m`` px/px) a column's read-out errs by ``m`` times any
+    horizontal error, and a column holds up to ``m`` rows of one stroke.  Read across, each
+    image row crosses the flank once, as a short horizontal blob of about one stroke width
+    whose ink-weighted centroid is the centre line's column at that row, to a few hundredths
+    of a pixel on a crisp stroke.  The rows of each monotone run of sub-columns steeper than
+    ``min_slope`` are read so, except ``end_strokes`` stroke widths at its ends (the turns,
+    where the up- and down-strokes merge) and rows where the current read-out crosses the row
+    again within ``stroke_px + merge_px`` (another stroke in reach); a blob that touches its
+    window's border (another stroke) or is wider than ``max_width`` strokes is not used.  The
+    flank's values are then interpolated from the (column, row) points.
+
+    Parameters
+    ----------
+    ink : numpy.ndarray
+        ``(H, W)`` ink darkness of the page.
+    xf, yf : numpy.ndarray
+        ``(n,)`` sub-column positions (increasing) and centre line (image rows, NaN = none).
+    stroke_px : float
+        Stroke width in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` centre line with the flanks re-read; other values unchanged.
+    """
+    h, w = ink.shape
+    out = yf.copy()
+    fin = np.isfinite(yf)
+    if fin.sum() < 4:
+        return out
+    with np.errstate(invalid="ignore"):
+        dy = np.gradient(yf, xf)
+    steep = fin & np.isfinite(dy) & (np.abs(dy) > min_slope)
+    idx = np.flatnonzero(steep)
+    if idx.size == 0:
+        return out
+    sign = np.sign(dy)
+    breaks = np.flatnonzero((np.diff(idx) > 1) | (sign[idx[1:]] != sign[idx[:-1]])) + 1
+    half = 4  # blob window: 9 columns
+    for seg in np.split(idx, breaks):
+        if seg.size < 4:
+            continue
+        xs, ys = xf[seg], yf[seg]
+        order = np.argsort(ys, kind="stable")
+        ys_sorted, xs_sorted = ys[order], xs[order]
+        r0 = int(np.ceil(ys_sorted[0] + end_strokes * stroke_px))
+        r1 = int(np.floor(ys_sorted[-1] - end_strokes * stroke_px))
+        if r1 - r0 < 2:
+            continue
+        rows = np.arange(max(r0, 0), min(r1, h - 1) + 1)
+        xhat = np.interp(rows, ys_sorted, xs_sorted)
+        # rows that the current read-out crosses more than once near this flank
+        near = fin & (xf > xs[0] - 8) & (xf < xs[-1] + 8)
+        xn, yn = xf[near], yf[near]
+        crossing = np.diff(np.sign(yn[None, :] - rows[:, None]), axis=1) != 0
+        close = np.abs(xn[None, :-1] - xhat[:, None]) < stroke_px + merge_px
+        single = (crossing & close).sum(axis=1) <= 1
+        c0 = np.rint(xhat).astype(int) - half
+        inside = single & (c0 >= 0) & (c0 + 2 * half + 1 <= w)
+        rows, xhat, c0 = rows[inside], xhat[inside], c0[inside]
+        if rows.size < 3:
+            continue
+        prof = ink[rows[:, None], c0[:, None] + np.arange(2 * half + 1)[None, :]].astype(np.float64)
+        prof = np.clip(prof - np.minimum(prof[:, :1], prof[:, -1:]), 0.0, None)  # paper, grid
+        peak = np.argmax(prof[:, half - 2:half + 3], axis=1) + half - 2
+        lo, hi = _falloff_extent(prof, peak)
+        span = (np.arange(prof.shape[1])[None, :] >= lo[:, None]) & \
+            (np.arange(prof.shape[1])[None, :] <= hi[:, None])
+        wgt = np.where(span, prof, 0.0)
+        total = wgt.sum(axis=1)
+        good = (prof[np.arange(rows.size), peak] >= 0.3) & (lo > 0) & (hi < prof.shape[1] - 1) & \
+            (total <= max_width * stroke_px + 0.5) & (total > 0)
+        xc = np.full(rows.size, np.nan)
+        xc[good] = (wgt[good] * np.arange(prof.shape[1])).sum(axis=1) / total[good] + c0[good]
+        good &= np.abs(xc - xhat) <= 1.5
+        if good.sum() < 3:
+            continue
+        px, py = xc[good], rows[good].astype(np.float64)
+        o = np.argsort(px, kind="stable")
+        px, py = px[o], py[o]
+        sel = (xs >= px[0]) & (xs <= px[-1])
+        out[seg[sel]] = np.interp(xs[sel], px, py)
+    return out
+
 
 def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int, x_hi: int,
               baseline_px: float, spacing_px: float, method: str = "morph",
               stroke_px: float | None = None, gap_close_px: int = 3,
               baseline_pull: float = 0.5, h_ratio: float = 1.15, level_window: int = 7,
-              fine_steep: float = 0.0, entry_cost: float | None = None) -> RowTrace:
+              fine_steep: float = 0.0, entry_cost: float | None = None,
+              flank_rows: bool = False) -> RowTrace:
     """Track and read out the trace of one row.
 
     Parameters
@@ -414,6 +535,8 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
             have = np.repeat(np.isfinite(y_out), f)
             x_fine = x_lo + xf
             y_fine = np.where(have, yf, np.nan)
+            if flank_rows:
+                y_fine = _refine_flanks(ink, x_fine, y_fine, stroke_px)
     else:
         length = bot_e - top_e
         if stroke_px is None:
