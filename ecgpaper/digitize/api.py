@@ -47,6 +47,12 @@ class Digitizer:
     meta: dict = field(default_factory=dict)
 
 
+#: Values searched by :func:`train_digitizer`, one parameter at a time.
+DEFAULT_CANDIDATES: dict = {"morph_h_ratio": [1.0, 1.05, 1.1],
+                            "morph_h_ratio_blurred": [0.9, 0.95, 1.0]}
+_BRUSH_PARAMS = ("morph_h_ratio", "morph_h_ratio_blurred")
+
+
 def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
                   levels: tuple[str, ...]):
     """Yield (image, masked reference, header) for rendered training records."""
@@ -71,11 +77,14 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
                     n_images: int = 24, candidates: dict | None = None) -> None:
     """Fit the digitizer on rendered training records and write ``config.json``.
 
-    The classical pipeline has one parameter that depends on the plotting style: the aspect of
-    the brush model of the ``"morph"`` read-out (``morph_h_ratio``).  Training renders training
-    records with ``ecg_image_kit`` (clean and moderate presets, random seeds), digitizes them
-    with each candidate value and keeps the one with the best mean Challenge SNR against the
-    masked reference.  No CNN is trained (see ``docs/digitizer.md``).
+    The classical pipeline has parameters that depend on the plotting style and the image: the
+    aspect of the brush model of the ``"morph"`` read-out on crisp strokes
+    (``morph_h_ratio``) and on blurred ones (``morph_h_ratio_blurred``; blur widens the
+    measured stroke).  Training renders training records with ``ecg_image_kit`` (clean,
+    moderate and heavy presets in turn, random seeds), digitizes them with each candidate
+    value and keeps the one with the best mean Challenge SNR against the masked reference, on
+    the pages where that parameter applies (crisp or blurred, as the pipeline decides).  No
+    CNN is trained (see ``docs/digitizer.md``).
 
     Parameters
     ----------
@@ -94,12 +103,12 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
         Images rendered for the search.
     candidates : dict or None
         Parameter name -> list of values searched one at a time; default
-        ``{"morph_h_ratio": [1.05, 1.15, 1.25]}``.
+        :data:`DEFAULT_CANDIDATES`.
     """
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
     records = sorted(str(r) for r in records)
-    cands = candidates or {"morph_h_ratio": [1.05, 1.15, 1.25]}
+    cands = candidates or DEFAULT_CANDIDATES
     for name in cands:
         if name not in DEFAULT_PARAMS:
             raise ValueError(f"unknown parameter {name!r}; valid: {sorted(DEFAULT_PARAMS)}")
@@ -107,18 +116,24 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     scores: dict = {}
     data = []
     if records:
-        for image, ref, hdr in _render_pairs(records, rng, n_images, ("clean", "moderate")):
+        for image, ref, hdr in _render_pairs(records, rng, n_images, ("clean", "moderate", "heavy")):
             data.append((image, ref, hdr))
             if time_budget_s is not None and time.perf_counter() - t_start > 0.25 * time_budget_s:
                 break
+    used: dict[int, str] = {}  # page -> the brush parameter the pipeline used on it
     for name, values in cands.items():
         per_value = {}
         for v in values:
             trial = dict(params)
             trial[name] = v
             vals = []
-            for image, ref, hdr in data:
+            for k, (image, ref, hdr) in enumerate(data):
+                if name in _BRUSH_PARAMS and used.get(k, name) != name:
+                    continue  # the other brush parameter applies to this page
                 ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, trial)
+                used[k] = ro.info.get("h_ratio_param", name)
+                if name in _BRUSH_PARAMS and used[k] != name:
+                    continue
                 est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
                                 for n in hdr.lead_names], axis=1)
                 vals.extend(challenge_snr_per_lead(ref, est, hdr.fs_hz).tolist())

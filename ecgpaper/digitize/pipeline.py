@@ -34,14 +34,17 @@ log = logging.getLogger(__name__)
 #: Parameters of the classical pipeline (what ``config.json`` may override).
 DEFAULT_PARAMS: dict = {
     "readout": "morph",          # see trace.READOUT_METHODS
-    "morph_h_ratio": 1.15,       # brush aspect of the morph read-out (tuned by train_digitizer)
+    "morph_h_ratio": 1.05,       # brush aspect of the morph read-out on crisp strokes ...
+    "morph_h_ratio_blurred": 0.95,  # ... and on blurred ones (both tuned by train_digitizer)
+    "blurred_below": 0.7,        # strokes are blurred below this crispness
     "morph_level_window": 7,     # columns of the up/down-peak decision
     "baseline_pull": 0.5,        # tracking: weight of the distance to the row baseline
     "track_entry_cost": 25.0,    # tracking: cost of re-entering the trace after untracked
                                  # columns (None = no "off" state: all ink is followed)
     "fine_readout": True,        # resample from the sub-column (4x) morph read-out
     "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
-    "fine_min_crispness": 0.6,   # ... and only on crisp (unblurred) strokes
+    "fine_min_crispness": 0.0,   # ... only on strokes at least this crisp (0: on all; the
+                                 # sub-column read-out with flank rows pays on blurred pages too)
     "flank_rows": True,          # steep flanks read row by row (x of the stroke per image row)
     "ink_threshold": None,       # None = adaptive (half the 99.9th percentile of ink)
     "ink_threshold_min": 0.15,
@@ -292,14 +295,16 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         ink = np.where(page, ink, 0.0).astype(np.float32)
     thr = _threshold(ink, p, grey_grid=not norm.is_colour)
     info["ink_threshold"] = thr
-    # crispness: share of stroke pixels near full darkness (blur and noise lower it); the
-    # sub-column read-out only pays on crisp strokes
+    # crispness: share of stroke pixels near full darkness (blur and noise lower it)
     strokes = ink[::2, ::2]
     strokes = strokes[strokes > thr]
     crisp = float(np.mean(strokes > 0.8 * np.percentile(strokes, 99))) if strokes.size > 50 else 0.0
     info["crispness"] = round(crisp, 3)
     use_fine = bool(p["fine_readout"]) and crisp >= p["fine_min_crispness"]
     info["fine_readout"] = use_fine
+    # blur widens the measured stroke, so the brush of the read-out is narrowed relative to it
+    h_param = "morph_h_ratio" if crisp >= p["blurred_below"] else "morph_h_ratio_blurred"
+    info["h_ratio_param"] = h_param
     binary = ink > thr
     baselines, strengths, row_cover = find_row_candidates(binary, ppm_y)
     h, w = ink.shape
@@ -330,7 +335,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     for b in baselines:
         rt = track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi, float(b),
                        spacing, method=p["readout"], baseline_pull=p["baseline_pull"],
-                       h_ratio=p["morph_h_ratio"], level_window=p["morph_level_window"],
+                       h_ratio=p[h_param], level_window=p["morph_level_window"],
                        fine_steep=p["fine_steep"], entry_cost=p["track_entry_cost"],
                        flank_rows=p["flank_rows"])
         tracks.append(rt)
