@@ -55,7 +55,9 @@ def profile_period_px(profile: np.ndarray, min_period_px: float = 2.2,
     Parameters
     ----------
     profile : numpy.ndarray
-        1-D projection of a grid map.
+        1-D projection of a grid map, or ``(k, n)`` projections of ``k`` bands of it (their
+        spectral magnitudes are summed: lines that a residual skew shifts from band to band
+        still add up).
     min_period_px, max_period_px : float
         Search band, pixels.
     pad : int
@@ -76,12 +78,13 @@ def profile_period_px(profile: np.ndarray, min_period_px: float = 2.2,
     >>> round(profile_period_px(p)[0], 3)
     7.874
     """
-    p = np.asarray(profile, np.float64)
-    p = p - np.convolve(p, np.ones(31) / 31, mode="same")  # remove slow trends
-    n = p.size
+    p = np.atleast_2d(np.asarray(profile, np.float64))
+    kernel = np.ones(31) / 31
+    p = p - np.stack([np.convolve(row, kernel, mode="same") for row in p])  # slow trends
+    n = p.shape[1]
     w = np.hanning(n)
     nfft = int(2 ** np.ceil(np.log2(n * pad)))
-    spec = np.abs(np.fft.rfft(p * w, nfft))
+    spec = np.abs(np.fft.rfft(p * w, nfft, axis=1)).sum(axis=0)
     f = np.arange(spec.size) / nfft
     band = (f >= 1.0 / max_period_px) & (f <= 1.0 / min_period_px)
     if not band.any():
@@ -90,11 +93,11 @@ def profile_period_px(profile: np.ndarray, min_period_px: float = 2.2,
     k = int(np.argmax(sb))
     quality = float(spec[k] / (np.median(spec[band]) + 1e-12))
     f0 = f[k]
-    res = optimize.minimize_scalar(lambda ff: -abs(_dft_mag(p, w, ff)),
+    res = optimize.minimize_scalar(lambda ff: -sum(abs(_dft_mag(row, w, ff)) for row in p),
                                    bounds=(f0 - 1.0 / nfft, f0 + 1.0 / nfft),
                                    method="bounded", options={"xatol": 1e-9})
     fr = float(res.x)
-    ph = np.angle(_dft_mag(p, w, fr))
+    ph = np.angle(_dft_mag(p[0], w, fr))
     phase_px = (-ph / (2 * np.pi * fr)) % (1.0 / fr)
     return 1.0 / fr, quality, float(phase_px)
 
@@ -124,7 +127,7 @@ def _has_peak(p: np.ndarray, period_px: float) -> bool:
 
 
 def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (100.0, 500.0),
-                        prior_px_per_mm: float | None = None) -> GridScale:
+                        prior_px_per_mm: float | None = None, bands: int = 1) -> GridScale:
     """Measure px/mm in x and y from a deskewed grid map.
 
     Parameters
@@ -138,6 +141,11 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
         A scale already known to within a few % (the rectified page's period): both axes are
         refined near it instead of being chosen from the strongest spectral line (which a
         warped page's empty borders can dominate).
+    bands : int
+        The strongest period in x is found on the column profiles of this many horizontal
+        bands of the map (and in y on the row profiles of as many vertical bands), so that a
+        skew left by an inexact deskew (perspective) does not smear the 1-mm and 5-mm lines
+        out of a whole-page profile.
 
     Returns
     -------
@@ -156,7 +164,10 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
     h, w = g.shape
     prof_x = g.mean(axis=0)
     prof_y = g.mean(axis=1)
-    per_x, q_x, ph_x = profile_period_px(prof_x)
+    k = max(1, int(bands))
+    bands_x = np.stack([b.mean(axis=0) for b in np.array_split(g, k, axis=0)]) if k > 1 else prof_x
+    bands_y = np.stack([b.mean(axis=1) for b in np.array_split(g, k, axis=1)]) if k > 1 else prof_y
+    per_x, q_x, ph_x = profile_period_px(bands_x)
     if not np.isfinite(per_x):
         return GridScale(w / 279.4, w / 279.4, quality=0.0)
     # 1-mm or 5-mm spacing?
@@ -175,7 +186,7 @@ def estimate_grid_scale(grid: np.ndarray, page_width_mm: tuple[float, float] = (
     elif _has_peak(prof_x, 5 * ppm_x):
         ppm_x = _refine_at(prof_x, 5 * ppm_x) / 5.0
     # y: same, with the x scale as prior.
-    per_y, q_y, ph_y = profile_period_px(prof_y)
+    per_y, q_y, ph_y = profile_period_px(bands_y)
     ppm_y = ppm_x
     if prior_px_per_mm is not None and np.isfinite(ppm_x):
         per_y = ppm_x  # refine y near the prior too

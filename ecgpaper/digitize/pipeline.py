@@ -252,7 +252,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     info["rotation_deg"] = float(angle)
     info["perspective_px"] = 0.0
     if p["rectify"]:
-        coarse = estimate_grid_scale(g_rot)
+        coarse = estimate_grid_scale(g_rot, bands=8)
         if np.isfinite(coarse.px_per_mm_x) and coarse.px_per_mm_x > 2.0:
             hmat = estimate_rectification(g_rot, 0.5 * (coarse.px_per_mm_x + coarse.px_per_mm_y))
             if hmat is not None:
