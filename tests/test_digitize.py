@@ -364,3 +364,23 @@ def test_flank_rows_reduce_the_error_on_steep_strokes():
     assert errors[True][0] < 0.8 * errors[False][0]
     assert errors[True][1] < 0.8 * errors[False][1]
     assert errors[True][2] == pytest.approx(errors[False][2], abs=0.01)
+
+
+def test_coarse_grid_scale_survives_residual_skew():
+    """A grid left 2 degrees skewed (deskew of a perspective page) next to a faint upright
+    periodic structure: the whole-page profile loses the grid lines, the banded one keeps them."""
+    from ecgpaper.digitize.geometry import rotate_image
+    from ecgpaper.digitize.grid import estimate_grid_scale
+
+    ppm, h, w = 5.236, 1100, 1450
+    img = np.zeros((h, w), np.float32)
+    for i in range(int(w / ppm) + 1):
+        x = int(round(i * ppm * 16))
+        cv2.line(img, (x, 0), (x, h * 16), 2.0 if i % 5 == 0 else 1.0, 1, cv2.LINE_AA, 4)
+    for i in range(int(h / ppm) + 1):
+        y = int(round(i * ppm * 16))
+        cv2.line(img, (0, y), (w * 16, y), 2.0 if i % 5 == 0 else 1.0, 1, cv2.LINE_AA, 4)
+    img = rotate_image(img, 2.0, border_value=0.0)
+    img += 0.1 * (np.cos(2 * np.pi * np.arange(w) / 42.5) > 0.9)[None, :].astype(np.float32)
+    assert estimate_grid_scale(img, bands=1).px_per_mm_x == pytest.approx(4.25, rel=0.01)
+    assert estimate_grid_scale(img, bands=8).px_per_mm_x == pytest.approx(ppm, rel=0.002)
