@@ -15,7 +15,8 @@ entry scripts of the repository (each command is printed before it runs):
 6. ``evaluate_model.py`` against the masked reference: Challenge SNR and macro F, with a
    per-lead and a per-class table.
 
-The default size (200 training and 30 test records) takes about ten minutes on two cores.
+The default size (200 training and 30 test records) takes about a minute on two cores
+(56 s on the development machine, `docs/benchmarks.md`).
 """
 
 from __future__ import annotations
