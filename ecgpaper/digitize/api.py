@@ -116,7 +116,8 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     scores: dict = {}
     data = []
     if records:
-        for image, ref, hdr in _render_pairs(records, rng, n_images, ("clean", "moderate", "heavy")):
+        levels = ("clean", "moderate", "heavy")
+        for image, ref, hdr in _render_pairs(records, rng, n_images, levels):
             data.append((image, ref, hdr))
             if time_budget_s is not None and time.perf_counter() - t_start > 0.25 * time_budget_s:
                 break

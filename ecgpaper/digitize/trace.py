@@ -28,10 +28,11 @@ Per row of the page:
      of each column is the minimum is re-decided each pass); this recovers the flanks and
      peaks of QRS complexes that a centroid flattens.
 
-4. **Flanks by rows** (``flank_rows=True``, on the sub-column ``"morph"`` read-out): on a steep flank a
-   column's value errs by the slope times any horizontal error, so each image row of the flank
-   is read across instead: the ink-weighted centroid of the short horizontal blob where the row
-   crosses the stroke gives the centre line's column at that row (see :func:`_refine_flanks`).
+4. **Flanks by rows** (``flank_rows=True``, on the sub-column ``"morph"`` read-out): on a
+   steep flank a column's value errs by the slope times any horizontal error, so each image
+   row of the flank is read across instead: the ink-weighted centroid of the short horizontal
+   blob where the row crosses the stroke gives the centre line's column at that row (see
+   :func:`_refine_flanks`).
 """
 
 from __future__ import annotations
@@ -307,13 +308,14 @@ def _morph_readout(top_e: np.ndarray, bot_e: np.ndarray, radius_px: float,
         fine = np.where(run > steep_only * 2.0 * radius_px, fine, base)
     return col, xi, fine
 
+
 def _falloff_extent(prof: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last column of each row's blob: from ``peak`` outwards while the ink falls off.
 
     ``prof`` is ``(m, k)``; a column joins the blob while its value is positive and not larger
     than its inner neighbour's.
     """
-    m, k = prof.shape
+    k = prof.shape[1]
     cols = np.arange(k)[None, :]
     inner_left = np.zeros_like(prof, dtype=bool)
     inner_left[:, :-1] = (prof[:, :-1] > 0) & (prof[:, :-1] <= prof[:, 1:])
@@ -459,6 +461,9 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     entry_cost : float or None
         Tracking: cost (in pixels of vertical gap) of coming back onto the trace after
         columns left untracked; None = every inked column must be tracked (no "off" state).
+    flank_rows : bool
+        ``"morph"`` only: re-read the steep flanks of the sub-column read-out row by row
+        (:func:`_refine_flanks`).
 
     Returns
     -------
