@@ -271,10 +271,21 @@ class Delineation:
 
 
 def _tangent_end(curve: np.ndarray, peak: int, stop: int, base: float) -> int | None:
-    """Tangent at the steepest descent of ``curve`` after ``peak``, cut with ``base``."""
+    """Tangent at the steepest descent of ``curve`` after ``peak``, cut with ``base``.
+
+    Only the wave's own descending limb is searched: it ends where the curve rises again by
+    a fifth of the wave's height above ``base`` (the next P wave), so that a steeper descent
+    of that P wave is not taken for the end of the T wave.
+    """
     if stop - peak < 3:
         return None
     seg = curve[peak:stop]
+    height = float(seg[0]) - base
+    if height > 0:
+        rise = seg - np.minimum.accumulate(seg)
+        turn = np.flatnonzero(rise > 0.2 * height)
+        if turn.size and turn[0] >= 3:
+            seg = seg[:turn[0]]
     slope = np.gradient(seg)
     k = int(np.argmin(slope))
     if slope[k] >= 0:
