@@ -157,3 +157,16 @@ def test_ludb_record_1_against_experts():
         assert abs(m["qrs_ms"] - ref_qrs) < 25
         assert abs(m["qt_ms"] - ref_qt) < 50
         assert abs(m["pr_ms"] - ref_pr) < 25
+
+
+def test_t_end_tangent_stays_on_the_t_wave():
+    """A slow T wave followed by a sharper P wave: the tangent must not use the P's descent."""
+    from ecgpaper.delineate import _tangent_end
+
+    t = np.arange(400.0)
+    t_wave = 0.3 * np.exp(-0.5 * ((t - 60) / 25) ** 2)
+    p_wave = 0.15 * np.exp(-0.5 * ((t - 300) / 8) ** 2)   # steeper descent than the T's
+    curve = t_wave + p_wave
+    end = _tangent_end(curve, 60, 380, float(curve[60:380].min()))
+    # tangent at the T's steepest descent (t = 85) cut with the baseline: about 60 + 2 * 25
+    assert end is not None and 100 <= end <= 125
