@@ -384,3 +384,19 @@ def test_coarse_grid_scale_survives_residual_skew():
     img += 0.1 * (np.cos(2 * np.pi * np.arange(w) / 42.5) > 0.9)[None, :].astype(np.float32)
     assert estimate_grid_scale(img, bands=1).px_per_mm_x == pytest.approx(4.25, rel=0.01)
     assert estimate_grid_scale(img, bands=8).px_per_mm_x == pytest.approx(ppm, rel=0.002)
+
+
+def test_training_skips_a_broken_record(tmp_path: Path, caplog):
+    """A training record whose signal file is truncated is logged and skipped."""
+    good, bad = tmp_path / "data" / "good", tmp_path / "data" / "bad"
+    good.parent.mkdir()
+    write_record(str(good), synthetic_ecg(500.0, seed=21), 500.0, list(LEADS_12))
+    write_record(str(bad), synthetic_ecg(500.0, seed=22), 500.0, list(LEADS_12))
+    dat = Path(f"{bad}.dat")
+    dat.write_bytes(dat.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING, logger="ecgpaper.digitize.api"):
+        train_digitizer([str(bad), str(good)], tmp_path / "model", seed=0, n_images=2,
+                        candidates={"morph_h_ratio": [1.05]})
+    cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
+    assert cfg["meta"]["n_images"] == 1 and cfg["params"] == {"morph_h_ratio": 1.05}
+    assert any("skipping" in r.message and "bad" in r.message for r in caplog.records)

@@ -55,20 +55,32 @@ _BRUSH_PARAMS = ("morph_h_ratio", "morph_h_ratio_blurred")
 
 def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
                   levels: tuple[str, ...]):
-    """Yield (image, masked reference, header) for rendered training records."""
+    """Yield (image, masked reference, header) for rendered training records.
+
+    A record that cannot be read or rendered is logged and skipped (the next one takes its
+    place), so one broken training record does not stop training.
+    """
     from ecg_image_kit import render
     from ecg_image_kit.render import masked_signal
 
     from ecgpaper.wfdbio import read_signal
 
     order = rng.permutation(len(records))
-    for k in range(min(n_images, len(records))):
+    made = 0
+    for k in range(len(records)):
+        if made >= n_images:
+            break
         rec = records[int(order[k])]
-        sig, hdr = read_signal(rec)
-        level = levels[k % len(levels)]
+        level = levels[made % len(levels)]
         seed = int(rng.integers(2**31 - 1))
-        res = render(sig, hdr.fs_hz, hdr.lead_names, config=level, seed=seed)
-        ref = masked_signal(sig, res.annotation, hdr.lead_names)
+        try:
+            sig, hdr = read_signal(rec)
+            res = render(sig, hdr.fs_hz, hdr.lead_names, config=level, seed=seed)
+            ref = masked_signal(sig, res.annotation, hdr.lead_names)
+        except (OSError, ValueError) as exc:
+            log.warning("digitizer training: skipping %s: %s", rec, exc)
+            continue
+        made += 1
         yield res.image, ref, hdr
 
 
@@ -131,7 +143,11 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
             for k, (image, ref, hdr) in enumerate(data):
                 if name in _BRUSH_PARAMS and used.get(k, name) != name:
                     continue  # the other brush parameter applies to this page
-                ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, trial)
+                try:
+                    ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, trial)
+                except Exception as exc:  # noqa: BLE001 -- one page: log, score nothing, go on
+                    log.warning("digitizer training: page %d failed with %s=%s: %r", k, name, v, exc)
+                    continue
                 used[k] = ro.info.get("h_ratio_param", name)
                 if name in _BRUSH_PARAMS and used[k] != name:
                     continue
