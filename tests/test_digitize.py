@@ -400,3 +400,25 @@ def test_training_skips_a_broken_record(tmp_path: Path, caplog):
     cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
     assert cfg["meta"]["n_images"] == 1 and cfg["params"] == {"morph_h_ratio": 1.05}
     assert any("skipping" in r.message and "bad" in r.message for r in caplog.records)
+
+
+def test_row_candidates_ignore_ink_specks():
+    """Dark specks all over a noisy page put ink near every row; only the two trace rows of a
+    2x6 page are candidates once blobs under 0.6 mm^2 are dropped."""
+    from ecgpaper.digitize.layout import find_row_candidates
+    from ecgpaper.digitize.load import normalise_image
+
+    res = ecg_image_kit.render(synthetic_ecg(500.0, seed=5), 500.0, LEADS_12,
+                               config=dict(layout="2x6", dpi=120), seed=6)
+    img = res.image.copy()
+    rng = np.random.default_rng(0)
+    h, w = img.shape[:2]
+    ys, xs = rng.integers(0, h - 1, int(0.02 * h * w)), rng.integers(0, w - 1, int(0.02 * h * w))
+    img[ys, xs] = 0
+    img[ys + 1, xs] = 0
+    ink = normalise_image(img, keep_rgb=False).ink > 0.5
+    ppm = res.annotation["px_per_mm_y"]
+    truth = sorted({lead["baseline_y_px"] for lead in res.annotation["leads"]})
+    assert len(find_row_candidates(ink, ppm, min_blob_mm2=0.0)[0]) > 10
+    rows = find_row_candidates(ink, ppm)[0]
+    assert rows.size == 2 and np.allclose(rows, truth, atol=2.0)

@@ -101,11 +101,14 @@ def find_rows(ink_bin: np.ndarray, px_per_mm: float, min_run_mm: float = 30.0
     return find_row_candidates(ink_bin, px_per_mm)[0]
 
 
-def find_row_candidates(ink_bin: np.ndarray, px_per_mm: float
+def find_row_candidates(ink_bin: np.ndarray, px_per_mm: float, min_blob_mm2: float = 0.6
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate trace rows and their strength (share of the page width they ink).
 
-    A candidate is a peak of the share of columns inked within +-3 mm that
+    Ink specks (connected blobs smaller than ``min_blob_mm2``: noise, JPEG ringing, dust) are
+    dropped first: on a noisy page they put ink within +-3 mm of every row, and every band of
+    the page would look like a trace.  A candidate is then a peak of the share of columns
+    inked within +-3 mm that
 
     * covers at least three of the four quarters of the width (one panel may be blank),
     * has deflections leaving +-1.5 mm (a page edge or a ruled line has none),
@@ -125,6 +128,8 @@ def find_row_candidates(ink_bin: np.ndarray, px_per_mm: float
         ``(H, W)`` bool ink mask.
     px_per_mm : float
         Scale (y), pixels per mm.
+    min_blob_mm2 : float
+        Smallest connected ink blob (8-connected, mm^2) that counts; 0 keeps every pixel.
 
     Returns
     -------
@@ -138,6 +143,12 @@ def find_row_candidates(ink_bin: np.ndarray, px_per_mm: float
         no candidate was kept: a weak trace, not a page edge or a crease).
     """
     h, w = ink_bin.shape
+    if min_blob_mm2 > 0:
+        n_lab, labels, stats, _ = cv2.connectedComponentsWithStats(
+            ink_bin.astype(np.uint8), connectivity=8)
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_blob_mm2 * px_per_mm * px_per_mm
+        keep[0] = False  # background
+        ink_bin = keep[labels]
     k = max(1, int(round(3.0 * px_per_mm)))
     dil = cv2.dilate(ink_bin.view(np.uint8) if ink_bin.dtype == bool else ink_bin.astype(np.uint8),
                      np.ones((2 * k + 1, 1), np.uint8))
