@@ -33,6 +33,8 @@ from scipy import signal as ssignal
 
 from ecgpaper.constants import LAYOUT_GRIDS
 
+from .trace import falloff_extent
+
 
 __all__ = ["LAYOUT_GRIDS", "ROWS_TO_LAYOUTS", "Panel", "find_rows", "find_row_candidates",
            "layout_panels",
@@ -415,13 +417,7 @@ def refine_pulse_edge(ink: np.ndarray, x_edge_px: float, top_px: float, foot_px:
     # keep the main stroke: the columns around the peak while the ink keeps falling off.
     # Its faint anti-aliased tails count: cutting them at a fixed share of the peak drops a
     # tail on one side only and moves the centroid by up to 0.1 px (0.25 samples at 500 Hz)
-    k = int(np.argmax(prof))
-    lo = k
-    while lo > 0 and 0.0 < prof[lo - 1] <= prof[lo]:
-        lo -= 1
-    hi = k
-    while hi < prof.size - 1 and 0.0 < prof[hi + 1] <= prof[hi]:
-        hi += 1
+    lo, hi = (int(v[0]) for v in falloff_extent(prof[None, :], np.array([np.argmax(prof)])))
     wgt = prof[lo:hi + 1]
     return float(np.sum(wgt * cols[lo:hi + 1]) / np.sum(wgt))
 

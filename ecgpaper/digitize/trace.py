@@ -309,11 +309,18 @@ def _morph_readout(top_e: np.ndarray, bot_e: np.ndarray, radius_px: float,
     return col, xi, fine
 
 
-def _falloff_extent(prof: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def falloff_extent(prof: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last column of each row's blob: from ``peak`` outwards while the ink falls off.
 
-    ``prof`` is ``(m, k)``; a column joins the blob while its value is positive and not larger
-    than its inner neighbour's.
+    ``prof`` is ``(m, k)`` (one ink profile across a stroke per row) and ``peak`` ``(m,)``; a
+    column joins the blob while its value is positive and not larger than its inner
+    neighbour's, so faint anti-aliased tails count on both sides (the stroke centroids of
+    :func:`_refine_flanks` and :func:`ecgpaper.digitize.layout.refine_pulse_edge`).
+
+    Examples
+    --------
+    >>> falloff_extent(np.array([[0.0, 0.05, 0.92, 1.0, 0.7, 0.0, 0.3]]), np.array([3]))
+    (array([1]), array([4]))
     """
     k = prof.shape[1]
     cols = np.arange(k)[None, :]
@@ -400,15 +407,14 @@ def _refine_flanks(ink: np.ndarray, xf: np.ndarray, yf: np.ndarray, stroke_px: f
         prof = ink[rows[:, None], c0[:, None] + np.arange(2 * half + 1)[None, :]].astype(np.float64)
         prof = np.clip(prof - np.minimum(prof[:, :1], prof[:, -1:]), 0.0, None)  # paper, grid
         peak = np.argmax(prof[:, half - 2:half + 3], axis=1) + half - 2
-        lo, hi = _falloff_extent(prof, peak)
-        span = (np.arange(prof.shape[1])[None, :] >= lo[:, None]) & \
-            (np.arange(prof.shape[1])[None, :] <= hi[:, None])
-        wgt = np.where(span, prof, 0.0)
+        lo, hi = falloff_extent(prof, peak)
+        cols = np.arange(prof.shape[1])
+        wgt = np.where((cols >= lo[:, None]) & (cols <= hi[:, None]), prof, 0.0)
         total = wgt.sum(axis=1)
-        good = (prof[np.arange(rows.size), peak] >= 0.3) & (lo > 0) & (hi < prof.shape[1] - 1) & \
+        good = (prof[np.arange(rows.size), peak] >= 0.3) & (lo > 0) & (hi < cols[-1]) & \
             (total <= max_width * stroke_px + 0.5) & (total > 0)
         xc = np.full(rows.size, np.nan)
-        xc[good] = (wgt[good] * np.arange(prof.shape[1])).sum(axis=1) / total[good] + c0[good]
+        xc[good] = (wgt[good] * cols).sum(axis=1) / total[good] + c0[good]
         good &= np.abs(xc - xhat) <= 1.5
         if good.sum() < 3:
             continue
