@@ -44,16 +44,8 @@ from ecgpaper.digitize.api import assemble_leads  # noqa: E402
 from ecgpaper.digitize.layout import ROWS_TO_LAYOUTS, LAYOUT_GRIDS, find_rows, layout_panels  # noqa: E402
 from ecgpaper.digitize.pipeline import digitize_image  # noqa: E402
 from ecgpaper.digitize.resample import place_segment  # noqa: E402
+from ecgpaper.scoring import snr_per_lead  # noqa: E402
 from ecgpaper.wfdbio import read_signal  # noqa: E402
-
-
-def challenge_snr(reference: np.ndarray, estimate: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Per-lead Challenge SNR; the project's scorer when it offers one, else the local copy."""
-    try:
-        from ecgpaper.scoring import snr_per_lead  # type: ignore[attr-defined]
-    except ImportError:
-        from ecgpaper.digitize.metrics import challenge_snr_per_lead as snr_per_lead
-    return np.asarray(snr_per_lead(reference, estimate, fs_hz), float)
 
 
 def naive_digitize(image: np.ndarray, fs_hz: float, num_samples: int) -> dict[str, np.ndarray]:
@@ -178,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             printed = np.isfinite(ref).any(axis=0)
             failed = printed & ~np.isfinite(est_nan).any(axis=0)
             r = dict(level=level, layout=layout, names=[canonical_lead_name(n) for n in hdr.lead_names],
-                     snr=challenge_snr(ref, est_nan, hdr.fs_hz),
-                     snr_naive=challenge_snr(ref, est_naive, hdr.fs_hz),
-                     snr_full_nan=challenge_snr(sig, est_nan, hdr.fs_hz),
-                     snr_full_tpl=challenge_snr(sig, est_tpl, hdr.fs_hz),
+                     snr=snr_per_lead(ref, est_nan, hdr.fs_hz),
+                     snr_naive=snr_per_lead(ref, est_naive, hdr.fs_hz),
+                     snr_full_nan=snr_per_lead(sig, est_nan, hdr.fs_hz),
+                     snr_full_tpl=snr_per_lead(sig, est_tpl, hdr.fs_hz),
                      failed=int(failed.sum()), printed=int(printed.sum()), s=dt, s_naive=dt_naive,
                      peak_mb=peak / 2**20, layout_ok=info.get("layout") == layout)
             res.setdefault(level, []).append(r)

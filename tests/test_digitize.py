@@ -18,9 +18,9 @@ from ecgpaper.constants import LEADS_12
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
-from ecgpaper.digitize.metrics import challenge_snr_per_lead
 from ecgpaper.digitize.pipeline import digitize_image
 from ecgpaper.digitize.resample import detect_beats, fill_template, place_segment
+from ecgpaper.scoring import snr_per_lead
 from ecgpaper.wfdbio import format_header, parse_header, write_record
 
 ecg_image_kit = pytest.importorskip("ecg_image_kit")
@@ -56,7 +56,7 @@ def make_header(fs_hz: float, num_samples: int, names=LEADS_12):
 
 
 def mean_snr(ref, est, fs):
-    return float(np.nanmean(challenge_snr_per_lead(ref, est, fs)))
+    return float(np.nanmean(snr_per_lead(ref, est, fs)))
 
 
 # ---------------------------------------------------------------- stage tests
@@ -108,7 +108,7 @@ def test_fill_template_estimates_unprinted_beats():
     beats = detect_beats(sig[:, 1], fs)
     filled = fill_template(masked, fs, beats)
     assert np.isfinite(filled[:, 0]).all()
-    full = challenge_snr_per_lead(sig[:, :1], filled[:, :1], fs)[0]
+    full = snr_per_lead(sig[:, :1], filled[:, :1], fs)[0]
     assert full > 5.0
 
 

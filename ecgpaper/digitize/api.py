@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_name
+from ecgpaper.scoring import snr_per_lead
 
-from .metrics import challenge_snr_per_lead
 from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
 from .resample import FILL_METHODS, detect_beats, fill_template
 
@@ -153,7 +153,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
                     continue
                 est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
                                 for n in hdr.lead_names], axis=1)
-                vals.extend(challenge_snr_per_lead(ref, est, hdr.fs_hz).tolist())
+                vals.extend(snr_per_lead(ref, est, hdr.fs_hz).tolist())
             per_value[str(v)] = float(np.nanmean(vals)) if vals else float("nan")
             if verbose:
                 log.info("digitizer training: %s=%s -> %.2f dB", name, v, per_value[str(v)])
