@@ -1,10 +1,13 @@
 """Benchmark of the digitizer on rendered PTB-XL records (issue 5).
 
-Fits the digitizer on folds 1-8 of ``ptbxl_subset500`` (500 Hz), renders held-out folds 9-10
+Fits the digitizer on folds 1-8 of ``ptbxl_subset500`` (500 Hz; classical parameters and the
+centre-line network, see ``train_digitizer``), renders held-out folds 9-10
 with ``ecg_image_kit`` at three levels (clean / moderate / heavy presets, held-out seeds,
 layouts cycling through all supported ones), digitizes each image with
 
-* ``ours``  -- the classical pipeline with the trained config (``ecgpaper.digitize``), and
+* ``ours``  -- the trained digitizer (``ecgpaper.digitize``: classical pipeline with its
+  trained config and, when training kept it, the centre-line network),
+* ``classic`` -- the same without the network (the classical read-out alone), and
 * ``naive`` -- colour threshold + per-column centroid of all dark pixels of the row band, no
   deskew, scale from the page width, time origin = first inked column + 7 mm, 10 mm/mV,
 
@@ -15,7 +18,7 @@ image and peak memory.  For ``ours`` it also scores against the full-length refe
 
 Usage::
 
-    nice -n 10 python benchmarks/bench_digitize.py --n-test 20
+    nice -n 10 python benchmarks/bench_digitize.py --n-test 20 --model-dir /tmp/dig_model
 """
 
 from __future__ import annotations
@@ -99,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "ptbxl_subset500"))
     ap.add_argument("--n-test", type=int, default=20, help="test records per level")
     ap.add_argument("--levels", default="clean,moderate,heavy")
-    ap.add_argument("--train-images", type=int, default=8)
-    ap.add_argument("--train-budget-s", type=float, default=300.0)
+    ap.add_argument("--train-images", type=int, default=24)
+    ap.add_argument("--train-budget-s", type=float, default=None,
+                    help="budget of the whole fit (default: none)")
+    ap.add_argument("--cnn-budget-s", type=float, default=None,
+                    help="seconds of centre-line network fitting (default: train_digitizer's)")
+    ap.add_argument("--cnn-pages", type=int, default=60)
     ap.add_argument("--model-dir", default=None, help="reuse/keep the trained config here")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -122,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     if load_digitizer(model_dir) is None:
         train_digitizer(train, model_dir, seed=args.seed, time_budget_s=args.train_budget_s,
-                        n_images=args.train_images)
+                        n_images=args.train_images, cnn_budget_s=args.cnn_budget_s,
+                        cnn_pages=args.cnn_pages)
     dig = load_digitizer(model_dir)
     print(f"fit: {time.perf_counter() - t0:.1f} s; params {dig.params}; "
           f"scores {dig.meta.get('scores_db')}")
+    print(f"centre-line network: {'kept' if dig.centreline is not None else 'not kept'}; "
+          f"{dig.meta.get('centreline')}")
 
     rng = np.random.default_rng(args.seed + 12345)
     picks = rng.permutation(len(test))[: args.n_test]
@@ -143,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             # ours (timed without tracemalloc, which slows numpy allocations several-fold)
             t = time.perf_counter()
             try:
-                ro = digitize_image(img.image, hdr.fs_hz, hdr.num_samples, dig.params)
+                ro = digitize_image(img.image, hdr.fs_hz, hdr.num_samples, dig.params,
+                                    centreline=dig.centreline)
                 found = {k2: [v] for k2, v in ro.leads.items()}
                 info = ro.info
             except Exception as exc:  # noqa: BLE001 -- record boundary: count and go on
@@ -154,13 +165,23 @@ def main(argv: list[str] | None = None) -> int:
             if k < len(LAYOUTS):  # peak numpy memory: a second run of the first page per layout
                 tracemalloc.start()
                 try:
-                    digitize_image(img.image, hdr.fs_hz, hdr.num_samples, dig.params)
+                    digitize_image(img.image, hdr.fs_hz, hdr.num_samples, dig.params,
+                                   centreline=dig.centreline)
                 except Exception:  # noqa: BLE001 -- already reported above
                     pass
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
             est_nan = assemble_leads(found, hdr, "nan")
             est_tpl = assemble_leads(found, hdr, "template")
+            snr_classic = None
+            if dig.centreline is not None:  # the same pipeline without the network
+                try:
+                    ro_c = digitize_image(img.image, hdr.fs_hz, hdr.num_samples, dig.params)
+                    snr_classic = snr_per_lead(ref, assemble_leads(
+                        {k2: [v] for k2, v in ro_c.leads.items()}, hdr, "nan"), hdr.fs_hz)
+                except Exception as exc:  # noqa: BLE001 -- record boundary: count and go on
+                    print(f"  {level} {rec}: classical failed: {exc!r}")
+                    snr_classic = np.zeros(len(hdr.lead_names))
             # naive
             t = time.perf_counter()
             nv = naive_digitize(img.image, hdr.fs_hz, hdr.num_samples)
@@ -171,18 +192,21 @@ def main(argv: list[str] | None = None) -> int:
             failed = printed & ~np.isfinite(est_nan).any(axis=0)
             r = dict(level=level, layout=layout, names=[canonical_lead_name(n) for n in hdr.lead_names],
                      snr=snr_per_lead(ref, est_nan, hdr.fs_hz),
+                     snr_classic=snr_classic,
                      snr_naive=snr_per_lead(ref, est_naive, hdr.fs_hz),
                      snr_full_nan=snr_per_lead(sig, est_nan, hdr.fs_hz),
                      snr_full_tpl=snr_per_lead(sig, est_tpl, hdr.fs_hz),
                      failed=int(failed.sum()), printed=int(printed.sum()), s=dt, s_naive=dt_naive,
                      peak_mb=peak / 2**20, layout_ok=info.get("layout") == layout)
+            if r["snr_classic"] is None:
+                r["snr_classic"] = r["snr"]
             res.setdefault(level, []).append(r)
             print(f"  {level:8s} {Path(rec).name} {layout:6s} ours {np.nanmean(r['snr']):6.2f} dB  "
                   f"naive {np.nanmean(r['snr_naive']):6.2f} dB  {dt:5.2f} s  layout "
                   f"{'ok' if r['layout_ok'] else info.get('layout')}  failed {r['failed']}", flush=True)
 
     print("\n== Challenge SNR (dB, masked reference) per level ==")
-    print(f"{'level':9s} {'ours':>7s} {'naive':>7s} {'full/nan':>9s} {'full/tpl':>9s} {'failed%':>8s} "
+    print(f"{'level':9s} {'ours':>7s} {'classic':>7s} {'naive':>7s} {'full/nan':>9s} {'full/tpl':>9s} {'failed%':>8s} "
           f"{'layout%':>8s} {'s/img':>6s} {'naive s':>7s} {'peakMB':>7s}")
     for level, rs in res.items():
         def m(key):

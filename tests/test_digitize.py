@@ -187,11 +187,11 @@ def test_train_and_load_tiny(tmp_path: Path):
     model_dir = tmp_path / "model"
     assert load_digitizer(model_dir) is None
     train_digitizer([str(rec)], model_dir, seed=0, time_budget_s=30.0, n_images=1,
-                    candidates={"morph_h_ratio": [1.15]})
+                    candidates={"morph_h_ratio": [1.15]}, cnn_budget_s=0)
     cfg = json.loads((model_dir / "digitizer" / "config.json").read_text())
-    assert cfg["params"] == {"morph_h_ratio": 1.15}
+    assert cfg["params"] == {"morph_h_ratio": 1.15} and cfg["centreline"] is False
     dig = load_digitizer(model_dir)
-    assert dig is not None and dig.params["morph_h_ratio"] == 1.15
+    assert dig is not None and dig.params["morph_h_ratio"] == 1.15 and dig.centreline is None
     assert not list(model_dir.rglob("*.pkl")) and not list(model_dir.rglob("*.pt"))
 
 
@@ -396,7 +396,7 @@ def test_training_skips_a_broken_record(tmp_path: Path, caplog):
     dat.write_bytes(dat.read_bytes()[:1000])
     with caplog.at_level(logging.WARNING, logger="ecgpaper.digitize.api"):
         train_digitizer([str(bad), str(good)], tmp_path / "model", seed=0, n_images=2,
-                        candidates={"morph_h_ratio": [1.05]})
+                        candidates={"morph_h_ratio": [1.05]}, cnn_budget_s=0)
     cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
     assert cfg["meta"]["n_images"] == 1 and cfg["params"] == {"morph_h_ratio": 1.05}
     assert any("skipping" in r.message and "bad" in r.message for r in caplog.records)

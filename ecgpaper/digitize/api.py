@@ -1,7 +1,8 @@
 """Public entry points: train, load and run the digitizer.
 
-``model_dir/digitizer/config.json`` holds the resolved parameters of the classical pipeline
-(and, when present, ``weights.npz`` of the centre-line CNN).  Nothing is pickled.
+``model_dir/digitizer/config.json`` holds the resolved parameters of the classical pipeline;
+when training kept a centre-line network, ``centreline.npz`` (weights) and ``centreline.json``
+(its config) lie beside it.  Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_name
 from ecgpaper.scoring import snr_per_lead
 
+from .cnn import load_centreline, save_centreline
 from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
 from .resample import FILL_METHODS, detect_beats, fill_template
 
@@ -33,7 +35,8 @@ _FORMAT_VERSION = 1
 
 @dataclass
 class Digitizer:
-    """A loaded digitizer: the classical pipeline's parameters (plus provenance).
+    """A loaded digitizer: the classical pipeline's parameters, the learned read-out (plus
+    provenance).
 
     Attributes
     ----------
@@ -41,10 +44,13 @@ class Digitizer:
         Overrides of :data:`ecgpaper.digitize.pipeline.DEFAULT_PARAMS`.
     meta : dict
         What training measured (records, scores per candidate, seconds).
+    centreline : ecgpaper.digitize.cnn.CentreLineModel or None
+        The centre-line network, when training kept one.
     """
 
     params: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    centreline: object | None = None
 
 
 #: Values searched by :func:`train_digitizer`, one parameter at a time.
@@ -55,7 +61,7 @@ _BRUSH_PARAMS = ("morph_h_ratio", "morph_h_ratio_blurred")
 
 def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
                   levels: tuple[str, ...]):
-    """Yield (image, masked reference, header) for rendered training records.
+    """Yield (image, masked reference, header, annotation) for rendered training records.
 
     A record that cannot be read or rendered is logged and skipped (the next one takes its
     place), so one broken training record does not stop training.
@@ -81,41 +87,59 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
             log.warning("digitizer training: skipping %s: %s", rec, exc)
             continue
         made += 1
-        yield res.image, ref, hdr
+        yield res.image, ref, hdr, res.annotation
+
+
+def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:
+    """Challenge SNR of every lead of one digitized page against its masked reference."""
+    ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, params, centreline=centreline)
+    est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
+                    for n in hdr.lead_names], axis=1)
+    return snr_per_lead(ref, est, hdr.fs_hz).tolist()
 
 
 def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = False,
                     seed: int = 0, time_budget_s: float | None = None,
-                    n_images: int = 24, candidates: dict | None = None) -> None:
-    """Fit the digitizer on rendered training records and write ``config.json``.
+                    n_images: int = 24, candidates: dict | None = None,
+                    cnn_budget_s: float | None = None, cnn_pages: int = 60) -> None:
+    """Fit the digitizer on rendered training records and write its folder.
 
-    The classical pipeline has parameters that depend on the plotting style and the image: the
-    aspect of the brush model of the ``"morph"`` read-out on crisp strokes
-    (``morph_h_ratio``) and on blurred ones (``morph_h_ratio_blurred``; blur widens the
-    measured stroke).  Training renders training records with ``ecg_image_kit`` (clean,
-    moderate and heavy presets in turn, random seeds), digitizes them with each candidate
-    value and keeps the one with the best mean Challenge SNR against the masked reference, on
-    the pages where that parameter applies (crisp or blurred, as the pipeline decides).  No
-    CNN is trained (see ``docs/digitizer.md``).
+    1. **Classical parameters.**  The aspect of the brush model of the ``"morph"`` read-out
+       on crisp strokes (``morph_h_ratio``) and on blurred ones (``morph_h_ratio_blurred``;
+       blur widens the measured stroke) depends on the plotting style.  Training renders
+       ``n_images`` pages of training records with ``ecg_image_kit`` (clean, moderate and
+       heavy presets in turn, random seeds), digitizes them with each candidate value and
+       keeps the one with the best mean Challenge SNR against the masked reference, on the
+       pages where that parameter applies (crisp or blurred, as the pipeline decides).
+    2. **Centre-line network** (:mod:`ecgpaper.digitize.cnn`).  ``cnn_pages`` further pages
+       (other seeds) give tiles with exact targets from their annotations; the network is
+       fitted for ``cnn_budget_s`` seconds, then the pages of step 1 are digitized with and
+       without it, and it is kept only when it raises their mean SNR (both figures go into
+       ``config.json``).
 
     Parameters
     ----------
     records : list of str
         WFDB record paths without extension.
     model_dir : str or Path
-        Output folder; the digitizer writes ``model_dir/digitizer/config.json``.
+        Output folder; the digitizer writes ``model_dir/digitizer/``.
     verbose : bool
         Log progress at INFO level.
     seed : int
-        Seed of record order and render seeds.
+        Seed of record order, render seeds and network initialisation.
     time_budget_s : float or None
-        Stop evaluating new images after this many seconds (at least one image is used when
-        any record is given).
+        Wall-clock budget: 30 % for step 1 (at least one image is used when any record is
+        given), the rest for step 2.  None = no limit (step 2 fits for ``cnn_budget_s``).
     n_images : int
-        Images rendered for the search.
+        Images rendered for the parameter search (and the network's validation).
     candidates : dict or None
         Parameter name -> list of values searched one at a time; default
         :data:`DEFAULT_CANDIDATES`.
+    cnn_budget_s : float or None
+        Seconds of network fitting; None = 600 s, or what ``time_budget_s`` leaves after
+        preparing the tiles.  0 = no network.
+    cnn_pages : int
+        Pages rendered for the network's training tiles.
     """
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -124,14 +148,15 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     for name in cands:
         if name not in DEFAULT_PARAMS:
             raise ValueError(f"unknown parameter {name!r}; valid: {sorted(DEFAULT_PARAMS)}")
+    search_budget = None if time_budget_s is None else 0.3 * time_budget_s
     params: dict = {}
     scores: dict = {}
     data = []
+    levels = ("clean", "moderate", "heavy")
     if records:
-        levels = ("clean", "moderate", "heavy")
-        for image, ref, hdr in _render_pairs(records, rng, n_images, levels):
+        for image, ref, hdr, _ in _render_pairs(records, rng, n_images, levels):
             data.append((image, ref, hdr))
-            if time_budget_s is not None and time.perf_counter() - t_start > 0.25 * time_budget_s:
+            if search_budget is not None and time.perf_counter() - t_start > 0.25 * search_budget:
                 break
     used: dict[int, str] = {}  # page -> the brush parameter the pipeline used on it
     for name, values in cands.items():
@@ -157,7 +182,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
             per_value[str(v)] = float(np.nanmean(vals)) if vals else float("nan")
             if verbose:
                 log.info("digitizer training: %s=%s -> %.2f dB", name, v, per_value[str(v)])
-            if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
+            if search_budget is not None and time.perf_counter() - t_start > search_budget:
                 break
         finite = {k: s for k, s in per_value.items() if np.isfinite(s)}
         if finite:
@@ -166,12 +191,70 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
         scores[name] = per_value
     out = Path(model_dir) / SUBDIR
     out.mkdir(parents=True, exist_ok=True)
-    cfg = {"format_version": _FORMAT_VERSION, "kind": "classical", "params": params,
-           "meta": {"n_records": len(records), "n_images": len(data), "seed": seed,
-                    "scores_db": scores, "train_s": round(time.perf_counter() - t_start, 2)}}
-    (out / _CONFIG).write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    meta = {"n_records": len(records), "n_images": len(data), "seed": seed, "scores_db": scores}
+    kept = False
+    if records and data and (cnn_budget_s is None or cnn_budget_s > 0):
+        meta["centreline"], model = _train_centreline_step(
+            records, rng, params, data, t_start, time_budget_s, cnn_budget_s, cnn_pages,
+            levels, seed, verbose)
+        kept = model is not None
+        if kept:
+            save_centreline(model, out)
+    if not kept:
+        for name in ("centreline.npz", "centreline.json"):
+            (out / name).unlink(missing_ok=True)
+    meta["train_s"] = round(time.perf_counter() - t_start, 2)
+    cfg = {"format_version": _FORMAT_VERSION, "kind": "classical+centreline" if kept else "classical",
+           "params": params, "centreline": kept, "meta": meta}
+    tmp = out / (_CONFIG + ".tmp")
+    tmp.write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    tmp.replace(out / _CONFIG)
     if verbose:
-        log.info("digitizer config written to %s: %s", out / _CONFIG, params)
+        log.info("digitizer config written to %s: %s (centre-line network %s)", out / _CONFIG,
+                 params, "kept" if kept else "not kept")
+
+
+def _train_centreline_step(records, rng, params, data, t_start, time_budget_s, cnn_budget_s,
+                           cnn_pages, levels, seed, verbose):
+    """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None)."""
+    from .cnn import train_centreline
+
+    def remaining() -> float:
+        return np.inf if time_budget_s is None else time_budget_s - (time.perf_counter() - t_start)
+
+    # validation (2 digitizations per page) and tile preparation take their share first
+    t_prep = time.perf_counter()
+    pages = []
+    for image, _, hdr, ann in _render_pairs(records, rng, cnn_pages, levels):
+        pages.append((image, ann, hdr))
+        if time_budget_s is not None and time.perf_counter() - t_prep > 0.2 * remaining():
+            break
+    fit_s = 600.0 if cnn_budget_s is None else float(cnn_budget_s)
+    if time_budget_s is not None:
+        # what is left after preparing the tiles (about as long as rendering) and validating
+        spent = time.perf_counter() - t_prep
+        fit_s = min(fit_s, remaining() - 2.0 * spent - 1.0 * len(data)) if cnn_budget_s is None \
+            else min(fit_s, remaining())
+    if fit_s <= 1.0 or not pages:
+        return {"skipped": "no time left" if pages else "no pages"}, None
+    model, meta = train_centreline(pages, params, time_budget_s=fit_s, seed=seed, verbose=verbose)
+    base, with_cnn = [], []
+    for k, (image, ref, hdr) in enumerate(data):
+        try:
+            a = _page_snr(image, ref, hdr, params)
+            b = _page_snr(image, ref, hdr, params, centreline=model)
+        except Exception as exc:  # noqa: BLE001 -- one page: log and go on
+            log.warning("digitizer training: validation page %d failed: %r", k, exc)
+            continue
+        base += a
+        with_cnn += b
+    meta["validation_db"] = {"classical": float(np.nanmean(base)) if base else None,
+                             "centreline": float(np.nanmean(with_cnn)) if with_cnn else None}
+    keep = bool(base) and np.nanmean(with_cnn) > np.nanmean(base)
+    if verbose:
+        log.info("digitizer training: centre-line network %s (validation %s)",
+                 "kept" if keep else "not kept", meta["validation_db"])
+    return meta, model if keep else None
 
 
 def load_digitizer(model_dir: str | Path) -> Digitizer | None:
@@ -190,7 +273,13 @@ def load_digitizer(model_dir: str | Path) -> Digitizer | None:
     unknown = sorted(set(params) - set(DEFAULT_PARAMS))
     if unknown:
         raise ValueError(f"{path}: unknown digitizer parameter(s) {unknown}")
-    return Digitizer(params=params, meta=dict(cfg.get("meta", {})))
+    centreline = None
+    if cfg.get("centreline"):
+        centreline = load_centreline(path.parent)
+        if centreline is None:
+            raise FileNotFoundError(f"{path} names a centre-line network, but "
+                                    f"{path.parent / 'centreline.npz'} or its .json is missing")
+    return Digitizer(params=params, meta=dict(cfg.get("meta", {})), centreline=centreline)
 
 
 def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | None = None,
@@ -225,10 +314,11 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
                     getattr(header, "record_name", "?"))
     n = int(header.num_samples) if header.num_samples is not None else int(round(10.0 * fs))
     params = dict(digitizer.params) if digitizer is not None else {}
+    centreline = digitizer.centreline if digitizer is not None else None
     found: dict[str, list[np.ndarray]] = {}
     for k, image in enumerate(images):
         try:
-            ro = digitize_image(image, fs, n, params)
+            ro = digitize_image(image, fs, n, params, centreline=centreline)
         except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as exc:
             log.warning("record %s image %d: digitization failed: %r",
                         getattr(header, "record_name", "?"), k, exc)

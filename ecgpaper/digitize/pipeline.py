@@ -78,10 +78,15 @@ class ImageReadout:
         Canonical lead name -> ``(num_samples,)`` float64 mV (NaN where not printed or failed).
     info : dict
         Rotation, scale, layout, gains, failures, per-stage seconds.
+    maps : dict or None
+        With ``keep_maps``: the deskewed ``ink`` map, the row ``baselines`` (px) and the
+        per-row ``tracks`` (:class:`~ecgpaper.digitize.trace.RowTrace`), for training and
+        inspection.
     """
 
     leads: dict[str, np.ndarray]
     info: dict = field(default_factory=dict)
+    maps: dict | None = None
 
 
 def _threshold(ink: np.ndarray, p: dict, grey_grid: bool = False) -> float:
@@ -201,7 +206,8 @@ def _choose_rows(baselines: np.ndarray, tolerance: float,
 
 
 def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
-                   params: dict | None = None) -> ImageReadout:
+                   params: dict | None = None, centreline=None,
+                   keep_maps: bool = False) -> ImageReadout:
     """Digitize one ECG page with the classical pipeline.
 
     Parameters
@@ -214,6 +220,11 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         Output length (the header's).
     params : dict or None
         Overrides of :data:`DEFAULT_PARAMS`.
+    centreline : ecgpaper.digitize.cnn.CentreLineModel or None
+        Learned centre-line read-out; it re-reads each tracked row's sub-column centre line
+        (used with ``fine_readout``).  None = the classical read-out alone.
+    keep_maps : bool
+        Return the deskewed ink map, row baselines and tracks in ``ImageReadout.maps``.
 
     Returns
     -------
@@ -323,7 +334,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     if layout is None or baselines.size == 0:
         info["layout"] = None
         info["error"] = "no trace rows found"
-        return ImageReadout({}, info)
+        return ImageReadout({}, info, dict(ink=ink, baselines=baselines, tracks=[])
+                            if keep_maps else None)
     grid, rhythm_default = LAYOUT_GRIDS[layout]
     spacing = float(np.median(np.diff(baselines))) if baselines.size > 1 else 40 * ppm_y
     tick("rows")
@@ -340,6 +352,14 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                        flank_rows=p["flank_rows"])
         tracks.append(rt)
     tick("trace")
+    info["centreline"] = bool(centreline is not None and use_fine)
+    if info["centreline"]:
+        for rt in tracks:
+            y_new = centreline.refine(ink, rt)
+            if y_new is not None:
+                rt.y_fine = y_new
+        tick("centreline")
+    maps = dict(ink=ink, baselines=baselines, tracks=tracks) if keep_maps else None
 
     # --- calibration pulses: time origin and gain
     px_per_s = PAPER_SPEED_MM_PER_S * ppm_x
@@ -457,7 +477,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     out = {k: combine_readouts(v) for k, v in leads.items()}
     tick("place")
     info["total_s"] = round(sum(timings.values()), 4)
-    return ImageReadout(out, info)
+    return ImageReadout(out, info, maps)
 
 
 def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:
