@@ -206,7 +206,8 @@ def _pac_record(rng: np.random.Generator, hr_bpm: float, every: int = 4) -> np.n
             sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
         k += 1
         nxt_premature = k % every == every - 1
-        b += rr * (0.65 if nxt_premature else (1.3 if premature else 1.0)) * (1 + 0.01 * rng.standard_normal())
+        step = 0.65 if nxt_premature else (1.3 if premature else 1.0)
+        b += rr * step * (1 + 0.01 * rng.standard_normal())
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
