@@ -75,6 +75,8 @@ def trained(tmp_path_factory):
 
 
 def test_model_files_are_json_and_npz(trained):
+    from ecgpaper.classify.model import irregular_without_p
+
     model_dir, clf = trained
     cfg = json.loads((model_dir / "config.json").read_text())
     assert cfg["records_summary"]["used"] == 44
@@ -188,3 +190,105 @@ def test_time_budget_and_no_records(tmp_path):
     assert clf is not None and clf.classes == []
     assert clf.predict(synth_record("NORM", rng), FS, LEADS_12) == []
     assert clf.config["records_summary"]["not_read_time_budget"] == 1
+
+
+def _pac_record(rng: np.random.Generator, hr_bpm: float, every: int = 4) -> np.ndarray:
+    """Sinus rhythm with a premature atrial beat (inverted, early P wave) every ``every`` beats."""
+    t = np.arange(int(10 * FS)) / FS
+    rr = 60.0 / hr_bpm
+    sig = np.zeros((t.size, 12))
+    b, k = 0.3, 0
+    while b < 10.0:
+        premature = k % every == every - 1
+        p_amp = -0.12 if premature else 0.15
+        for mu, sd, a in ((-0.16, 0.02, p_amp), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+                          (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3)):
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        k += 1
+        nxt_premature = k % every == every - 1
+        step = 0.65 if nxt_premature else (1.3 if premature else 1.0)
+        b += rr * step * (1 + 0.01 * rng.standard_normal())
+    return sig + 0.01 * rng.standard_normal(sig.shape)
+
+
+def test_rr_irregularity_without_premature_beats():
+    from ecgpaper.classify.features import rr_cv_without_premature
+
+    rng = np.random.default_rng(5)
+    sinus = 600.0 * (1 + 0.01 * rng.standard_normal(16))
+    pacs = sinus.copy()
+    pacs[[3, 9]] *= 0.65  # premature beats ...
+    pacs[[4, 10]] *= 1.3  # ... and their pauses
+    af = 600.0 * rng.uniform(0.6, 1.4, 16)
+    assert np.std(pacs) / np.mean(pacs) > 0.1
+    assert rr_cv_without_premature(pacs) < 0.03
+    assert rr_cv_without_premature(af) > 0.1  # the AF rule's bound
+    assert np.isnan(rr_cv_without_premature(np.array([600.0, 610.0])))
+
+
+@pytest.mark.parametrize("hr_bpm", [75.0, 120.0])
+def test_af_rule_not_met_by_sinus_with_pacs(hr_bpm):
+    """PACs make the RR irregular, but the sinus beats keep their P waves: no AF rule."""
+    from ecgpaper.classify.model import irregular_without_p
+
+    rng = np.random.default_rng(int(hr_bpm))
+    fi = FEATURE_NAMES.index
+    for mask in (False, True):
+        pac = _pac_record(rng, hr_bpm)
+        f = extract_features(mask_3x4(pac) if mask else pac, FS, LEADS_12)
+        assert f[fi("rr_cv")] > 0.1 and f[fi("rr_cv_np")] < 0.05, f[[fi("rr_cv"), fi("rr_cv_np")]]
+        assert f[fi("p_corr_np")] > 0.9
+        assert not irregular_without_p(f[None])[0]
+
+
+def test_af_rule_on_simulated_af_and_pacs():
+    """ecgpaper.simulate records: PAC records never meet the AF rule, most AF records do.
+
+    The rule is one of two votes for AFIB/AFL (the trees are the other; flutter with a
+    regular or P-wave-locked conduction is theirs).
+    """
+    simulate = pytest.importorskip("ecgpaper.simulate")
+    from ecgpaper.classify.model import irregular_without_p
+
+    rng = np.random.default_rng(3)
+    hits = {"AFIB/AFL": 0, "PAC": 0}
+    for label in ["AFIB/AFL"] * 8 + ["PAC"] * 4:
+        x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+        f = extract_features(mask_3x4(x), FS, LEADS_12)
+        hits[label] += bool(irregular_without_p(f[None])[0])
+    assert hits["PAC"] == 0 and hits["AFIB/AFL"] >= 5, hits
+
+
+def test_fast_af_is_afib_not_tachy(trained):
+    """AF at a ventricular rate above 100/min is AFIB/AFL; TACHY is for organised rhythms."""
+    from ecgpaper.classify.model import irregular_without_p
+
+    model_dir, clf = trained
+    cfg = json.loads((model_dir / "config.json").read_text())
+    assert cfg["af_rule"] == {"rr_cv_np_min": 0.1, "p_corr_np_max": 0.7}
+    rng = np.random.default_rng(22)
+    t = np.arange(int(10 * FS)) / FS
+    beats, b = [], 0.2
+    while b < 10.0:
+        beats.append(b)
+        b += 0.5 * rng.uniform(0.6, 1.4)  # about 120/min, irregularly irregular
+    x = np.zeros((t.size, 12))
+    for b in beats:
+        for mu, sd, a in ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25),
+                          (0.2, 0.04, 0.3)):
+            x += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+    # fibrillatory waves: 4-9 Hz band-limited noise, 0.1 mV
+    fw = np.fft.irfft(np.fft.rfft(rng.standard_normal(t.size))
+                      * ((np.fft.rfftfreq(t.size, 1 / FS) > 4) & (np.fft.rfftfreq(t.size, 1 / FS) < 9)),
+                      t.size)
+    x += (0.1 * fw / fw.std())[:, None] + 0.01 * rng.standard_normal(x.shape)
+    f = clf.features(x, FS, LEADS_12)
+    assert f[FEATURE_NAMES.index("hr_bpm")] > 100 and irregular_without_p(f[None])[0]
+    pred = clf.predict(x, FS, LEADS_12)
+    assert "AFIB/AFL" in pred and "TACHY" not in pred
+    # Without the rule (af_rule=None in the config) TACHY comes from the rate alone.
+    clf.config["af_rule"] = None
+    try:
+        assert "TACHY" in clf.predict(x, FS, LEADS_12)
+    finally:
+        clf.config["af_rule"] = cfg["af_rule"]

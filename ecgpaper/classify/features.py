@@ -24,9 +24,11 @@ _GLOBAL = (
     "frac_short_long", "n_beats", "qrs_ms", "qt_ms", "qtc_ms", "pr_ms", "p_amp_mv",
     "t_amp_mv", "p_corr", "qrs_corr_min", "frac_odd_beats", "odd_amp_rel", "odd_premature",
     "axis_deg", "sokolow_mv", "cornell_mv", "qrs_amp_sum_mv", "st_dev_max_mv", "st_dev_min_mv",
-    "t_neg_count", "n_leads", "hf_resid_rel", "drr_frac", "p_strip_mv",
+    "t_neg_count", "n_leads", "hf_resid_rel", "drr_frac", "p_strip_mv", "rr_cv_np", "p_corr_np",
 )
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
+#: An RR interval shorter than this fraction of the median ends a premature beat.
+_PREMATURE_REL = 0.85
 _PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv")
 
 #: Names of the feature vector, in order.
@@ -82,6 +84,39 @@ def resample_nan(signal_mv: np.ndarray, fs_hz: float, target_hz: float = WORK_FS
     src = np.minimum((np.arange(n_out) * fs_hz / target_hz).round().astype(int), len(signal_mv) - 1)
     y[~finite[src]] = np.nan
     return y
+
+
+def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
+    """Coefficient of variation of RR intervals not touched by a premature beat.
+
+    A premature beat (an interval shorter than :data:`_PREMATURE_REL` times the median)
+    and the pause after it are left out, so that isolated PACs/PVCs in an otherwise
+    regular rhythm do not count as irregularity, while atrial fibrillation, irregular
+    between any two beats, stays irregular.
+
+    Parameters
+    ----------
+    rr_ms : ndarray, shape (n,)
+        Successive RR intervals (any unit).
+
+    Returns
+    -------
+    float
+        Standard deviation over mean of the kept intervals; NaN when fewer than 3 are kept.
+
+    Examples
+    --------
+    >>> rr = np.array([600, 610, 400, 800, 600, 605, 595, 600.0])  # one PAC + pause
+    >>> round(rr_cv_without_premature(rr), 3)
+    0.008
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.size < 3:
+        return float("nan")
+    premature = rr < _PREMATURE_REL * np.median(rr)
+    drop = premature | np.r_[False, premature[:-1]]
+    kept = rr[~drop]
+    return float(np.std(kept) / np.mean(kept)) if kept.size >= 3 else float("nan")
 
 
 def _beats_matrix(x: np.ndarray, peaks: np.ndarray, pre: int, post: int) -> np.ndarray:
@@ -148,13 +183,14 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         feats[fi["rmssd_rel"]] = np.sqrt(np.mean(np.diff(rr) ** 2)) / med if rr.size > 1 else 0.0
         feats[fi["rr_min_rel"]] = rr.min() / med
         feats[fi["rr_max_rel"]] = rr.max() / med
-        short = rr < 0.85 * med
+        short = rr < _PREMATURE_REL * med
         feats[fi["frac_premature"]] = short.mean()
         if rr.size > 1:
             feats[fi["drr_frac"]] = np.mean(np.abs(np.diff(rr)) > 0.1 * med)
         if rr.size > 1:
             sl = short[:-1] & (rr[1:] > 1.1 * med)
             feats[fi["frac_short_long"]] = sl.mean()
+        feats[fi["rr_cv_np"]] = rr_cv_without_premature(rr)
     elif peaks.size == 2:
         rr = float(peaks[1] - peaks[0]) * ms
         feats[fi["rr_ms"]] = rr
@@ -245,6 +281,12 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
                 feats[fi["p_strip_mv"]] = np.max(np.abs(seg - line))
             if pe - ps > 5 and pw.shape[0] >= 3:
                 feats[fi["p_corr"]] = np.median(_corr_rows(pw, np.median(pw, axis=0)))
+            # The same on the beats that end a non-premature interval: the sinus beats of a
+            # record with PACs (whose own P waves differ), every beat of AF.
+            pn = b[:, ps:pe][rr_prev >= _PREMATURE_REL * feats[fi["rr_ms"]]]
+            pn = pn[np.isfinite(pn).all(axis=1)]
+            if pe - ps > 5 and pn.shape[0] >= 3:
+                feats[fi["p_corr_np"]] = np.median(_corr_rows(pn, np.median(pn, axis=0)))
             # High-frequency residual in the T-P/P region (f waves).
             if pe - ps > 5 and np.isfinite(pw).all():
                 resid = pw - np.median(pw, axis=0)
