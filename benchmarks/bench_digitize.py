@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["snr_classic"] = r["snr"]
             res.setdefault(level, []).append(r)
             print(f"  {level:8s} {Path(rec).name} {layout:6s} ours {np.nanmean(r['snr']):6.2f} dB  "
+                  f"classic {np.nanmean(r['snr_classic']):6.2f} dB  "
                   f"naive {np.nanmean(r['snr_naive']):6.2f} dB  {dt:5.2f} s  layout "
                   f"{'ok' if r['layout_ok'] else info.get('layout')}  failed {r['failed']}", flush=True)
 
@@ -213,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return float(np.nanmean(np.concatenate([r[key] for r in rs])))
         fail = 100.0 * sum(r["failed"] for r in rs) / max(1, sum(r["printed"] for r in rs))
         lay = 100.0 * np.mean([r["layout_ok"] for r in rs])
-        print(f"{level:9s} {m('snr'):7.2f} {m('snr_naive'):7.2f} {m('snr_full_nan'):9.2f} "
-              f"{m('snr_full_tpl'):9.2f} {fail:8.1f} {lay:8.0f} {np.mean([r['s'] for r in rs]):6.2f} "
+        print(f"{level:9s} {m('snr'):7.2f} {m('snr_classic'):7.2f} {m('snr_naive'):7.2f} "
+              f"{m('snr_full_nan'):9.2f} {m('snr_full_tpl'):9.2f} {fail:8.1f} {lay:8.0f} {np.mean([r['s'] for r in rs]):6.2f} "
               f"{np.mean([r['s_naive'] for r in rs]):7.2f} {np.nanmax([r['peak_mb'] for r in rs]):7.0f}")
     print("\n== per lead (ours / naive), dB ==")
     print("level     " + " ".join(f"{n:>11s}" for n in LEADS_12))

@@ -217,27 +217,31 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
 def _train_centreline_step(records, rng, params, data, t_start, time_budget_s, cnn_budget_s,
                            cnn_pages, levels, seed, verbose):
     """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None)."""
-    from .cnn import train_centreline
+    import torch
+
+    from .cnn import CentreLineModel, collect_tiles, fit_tiles
 
     def remaining() -> float:
         return np.inf if time_budget_s is None else time_budget_s - (time.perf_counter() - t_start)
 
-    # validation (2 digitizations per page) and tile preparation take their share first
     t_prep = time.perf_counter()
-    pages = []
-    for image, _, hdr, ann in _render_pairs(records, rng, cnn_pages, levels):
-        pages.append((image, ann, hdr))
-        if time_budget_s is not None and time.perf_counter() - t_prep > 0.2 * remaining():
-            break
+    pages = ((image, ann, hdr) for image, _, hdr, ann in
+             _render_pairs(records, rng, cnn_pages, levels))
+    # with a budget, tile preparation takes at most a fifth of what is left
+    tiles, targets, n_pages = collect_tiles(
+        pages, params, None if time_budget_s is None else 0.2 * remaining())
+    prep_s = time.perf_counter() - t_prep
     fit_s = 600.0 if cnn_budget_s is None else float(cnn_budget_s)
     if time_budget_s is not None:
-        # what is left after preparing the tiles (about as long as rendering) and validating
-        spent = time.perf_counter() - t_prep
-        fit_s = min(fit_s, remaining() - 2.0 * spent - 1.0 * len(data)) if cnn_budget_s is None \
-            else min(fit_s, remaining())
-    if fit_s <= 1.0 or not pages:
-        return {"skipped": "no time left" if pages else "no pages"}, None
-    model, meta = train_centreline(pages, params, time_budget_s=fit_s, seed=seed, verbose=verbose)
+        # keep time for the validation: two digitizations per page of step 1
+        fit_s = min(fit_s, remaining() - 1.0 * len(data))
+    if fit_s <= 1.0 or not tiles:
+        return {"skipped": "no time left" if tiles else "no tiles", "pages": n_pages}, None
+    torch.manual_seed(seed)
+    model = CentreLineModel()
+    meta = {"pages": n_pages, "tiles": len(tiles), "prep_s": round(prep_s, 1)}
+    meta.update(fit_tiles(model, tiles, targets, rng, fit_s))
+    del tiles, targets
     base, with_cnn = [], []
     for k, (image, ref, hdr) in enumerate(data):
         try:
@@ -252,8 +256,8 @@ def _train_centreline_step(records, rng, params, data, t_start, time_budget_s, c
                              "centreline": float(np.nanmean(with_cnn)) if with_cnn else None}
     keep = bool(base) and np.nanmean(with_cnn) > np.nanmean(base)
     if verbose:
-        log.info("digitizer training: centre-line network %s (validation %s)",
-                 "kept" if keep else "not kept", meta["validation_db"])
+        log.info("digitizer training: centre-line network %s (%s)",
+                 "kept" if keep else "not kept", meta)
     return meta, model if keep else None
 
 

@@ -41,8 +41,8 @@ import numpy as np
 
 from .trace import RowTrace
 
-__all__ = ["OVERSAMPLE", "Tile", "CentreLineModel", "row_tiles", "tile_targets",
-           "train_centreline", "load_centreline", "save_centreline"]
+__all__ = ["OVERSAMPLE", "Tile", "CentreLineModel", "row_tiles", "tile_targets", "page_tiles",
+           "collect_tiles", "fit_tiles", "train_centreline", "load_centreline", "save_centreline"]
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +357,7 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
         pool = by_h[h]
         per = max(1, min(len(pool), px_per_batch // (h * tiles[pool[0]].image.shape[2])))
         pick = rng.choice(pool, size=per, replace=False)
-        x = np.stack([tiles[i].image for i in pick])
+        x = np.stack([tiles[i].image for i in pick]).astype(np.float32)
         y = np.stack([targets[i] for i in pick])
         x, y = _augment(x, y, rng)
         logits = net(torch.from_numpy(x))[:, :, :, MARGIN_X:MARGIN_X + TILE_W]
@@ -451,6 +451,45 @@ def page_tiles(image: np.ndarray, annotation: dict, fs_hz: float, num_samples: i
     return tiles, targets
 
 
+def collect_tiles(pages, params: dict | None = None, time_limit_s: float | None = None
+                  ) -> tuple[list[Tile], list[np.ndarray], int]:
+    """Training tiles and targets of rendered pages, streamed page by page.
+
+    Parameters
+    ----------
+    pages : iterable of (image, annotation, header)
+        Rendered pages (``ecg_image_kit`` annotations) and their headers; consumed lazily,
+        so only one page image is held at a time.
+    params : dict or None
+        Classical pipeline parameters used to find the rows and runs.
+    time_limit_s : float or None
+        Stop taking pages after this many seconds.
+
+    Returns
+    -------
+    (tiles, targets, n_pages)
+        Tile images are stored as float16 (half the memory; the fit works in float32).
+    """
+    t0 = time.perf_counter()
+    tiles: list[Tile] = []
+    targets: list[np.ndarray] = []
+    n_pages = 0
+    for image, annotation, hdr in pages:
+        try:
+            tl, tg = page_tiles(image, annotation, hdr.fs_hz, hdr.num_samples, params)
+        except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            log.warning("centre-line training: page %d skipped: %r", n_pages, exc)
+            continue
+        for t in tl:
+            t.image = t.image.astype(np.float16)
+        tiles += tl
+        targets += tg
+        n_pages += 1
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            break
+    return tiles, targets, n_pages
+
+
 def train_centreline(pages, params: dict | None = None, time_budget_s: float = 600.0,
                      seed: int = 0, channels: int = 16, max_steps: int | None = None,
                      verbose: bool = False) -> tuple[CentreLineModel, dict]:
@@ -478,24 +517,13 @@ def train_centreline(pages, params: dict | None = None, time_budget_s: float = 6
     """
     import torch
 
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
     t0 = time.perf_counter()
-    tiles: list[Tile] = []
-    targets: list[np.ndarray] = []
-    n_pages = 0
-    for image, annotation, hdr in pages:
-        try:
-            tl, tg = page_tiles(image, annotation, hdr.fs_hz, hdr.num_samples, params)
-        except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            log.warning("centre-line training: page %d skipped: %r", n_pages, exc)
-            continue
-        tiles += tl
-        targets += tg
-        n_pages += 1
+    tiles, targets, n_pages = collect_tiles(pages, params)
     prep_s = time.perf_counter() - t0
+    torch.manual_seed(seed)
     model = CentreLineModel({"channels": channels})
-    fit = fit_tiles(model, tiles, targets, rng, time_budget_s, max_steps=max_steps)
+    fit = fit_tiles(model, tiles, targets, np.random.default_rng(seed), time_budget_s,
+                    max_steps=max_steps)
     meta = {"pages": n_pages, "tiles": len(tiles), "prep_s": round(prep_s, 1), **fit}
     if verbose:
         log.info("centre-line training: %s", meta)
