@@ -188,6 +188,10 @@ class CentreLineModel:
         ``channels``, ``oversample`` (must equal :data:`OVERSAMPLE`), ``min_confidence``.
     state : dict or None
         Parameter name -> array (as saved); random initial weights when None.
+
+    Notes
+    -----
+    The network runs on the GPU when torch sees one (CUDA), on the CPU otherwise.
     """
 
     def __init__(self, config: dict | None = None, state: dict | None = None) -> None:
@@ -202,7 +206,8 @@ class CentreLineModel:
         if state is not None:
             self.net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
         self.net.eval()
-        self.net.to(memory_format=torch.channels_last)  # faster CPU convolutions
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.net.to(self.device, memory_format=torch.channels_last)  # faster convolutions
 
     def state(self) -> dict:
         """Parameter name -> numpy array (what :func:`save_centreline` writes)."""
@@ -230,8 +235,8 @@ class CentreLineModel:
                 for a in range(0, len(idx), per):
                     chunk = idx[a:a + per]
                     x = torch.from_numpy(np.stack([tiles[i].image for i in chunk]))
-                    x = x.contiguous(memory_format=torch.channels_last)
-                    y, conf = _soft_argmax(self.net(x).contiguous())
+                    x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+                    y, conf = (v.cpu() for v in _soft_argmax(self.net(x).contiguous()))
                     for j, i in enumerate(chunk):
                         out[i] = (y[j].numpy() + tiles[i].y0, conf[j].numpy())
         return out
@@ -277,7 +282,7 @@ def _soft_argmax(logits):
     p = torch.softmax(logits, dim=2)
     h = p.shape[2]
     i = p.argmax(dim=2, keepdim=True)
-    offs = torch.arange(-WINDOW, WINDOW + 1).view(1, 1, -1, 1)
+    offs = torch.arange(-WINDOW, WINDOW + 1, device=logits.device).view(1, 1, -1, 1)
     idx = (i + offs).clamp(0, h - 1)
     pw = torch.gather(p, 2, idx)
     mass = pw.sum(dim=2)
@@ -293,7 +298,7 @@ def _ce_loss(logits, target):
     valid = torch.isfinite(target)
     if not bool(valid.any()):
         return logits.sum() * 0.0
-    rows = torch.arange(h, dtype=logits.dtype).view(1, 1, h, 1)
+    rows = torch.arange(h, dtype=logits.dtype, device=logits.device).view(1, 1, h, 1)
     t = torch.nan_to_num(target, nan=-1e3).unsqueeze(2)
     q = torch.exp(-0.5 * ((rows - t) / SIGMA_PX) ** 2)
     q = q / q.sum(dim=2, keepdim=True).clamp_min(1e-12)
@@ -360,8 +365,9 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
         x = np.stack([tiles[i].image for i in pick]).astype(np.float32)
         y = np.stack([targets[i] for i in pick])
         x, y = _augment(x, y, rng)
-        logits = net(torch.from_numpy(x))[:, :, :, MARGIN_X:MARGIN_X + TILE_W]
-        loss = _ce_loss(logits, torch.from_numpy(y))
+        xt = torch.from_numpy(x).to(model.device).contiguous(memory_format=torch.channels_last)
+        logits = net(xt)[:, :, :, MARGIN_X:MARGIN_X + TILE_W]
+        loss = _ce_loss(logits, torch.from_numpy(y).to(model.device))
         opt.zero_grad()
         loss.backward()
         opt.step()
