@@ -214,8 +214,10 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
                  params, "kept" if kept else "not kept")
 
 
-def _train_centreline_step(records, rng, params, data, t_start, time_budget_s, cnn_budget_s,
-                           cnn_pages, levels, seed, verbose):
+def _train_centreline_step(records: list[str], rng: np.random.Generator, params: dict,
+                           data: list, t_start: float, time_budget_s: float | None,
+                           cnn_budget_s: float | None, cnn_pages: int, levels: tuple[str, ...],
+                           seed: int, verbose: bool) -> tuple[dict, object | None]:
     """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None)."""
     import torch
 

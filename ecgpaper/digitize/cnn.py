@@ -12,10 +12,10 @@ signal, with a sub-pixel read-out over several sub-columns per pixel column;
    each side) whose height covers the tracked runs of the tile plus 10 px.  Input channels:
    the ink map and a *guide* channel, the tracked run of every column (so the network follows
    the tracker's stroke and not a neighbouring row's QRS or a label).
-2. **Network.**  Six 3x3 convolutions (dilations 1, 1, 2, 4, 1; 16 channels, about 10 k
-   weights) map the tile to ``OVERSAMPLE`` logit maps, one per sub-column of every pixel
-   column; a softmax over the tile's rows gives each sub-column's distribution of the centre
-   line.
+2. **Network.**  Five 3x3 convolutions (dilations 1, 1, 2, 4, 1; 16 channels; receptive
+   field +-9 px) and a 1x1 convolution (9.7 k weights) map the tile to ``OVERSAMPLE`` logit
+   maps, one per sub-column of every pixel column; a softmax over the tile's rows gives each
+   sub-column's distribution of the centre line.
 3. **Read-out.**  Soft-argmax in a window of +-3 rows around the arg-max: the sub-pixel row
    and a confidence (the probability mass in the window).  Confident values replace the
    classical sub-column read-out; elsewhere the classical value stays.

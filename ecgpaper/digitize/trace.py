@@ -73,8 +73,6 @@ class RowTrace:
     top_px, bot_px : numpy.ndarray or None
         ``(n,)`` sub-pixel top and bottom edges of the tracked run per column (NaN where
         untracked): which stroke the tracker followed (the learned read-out's guide).
-    stroke_px : float
-        Stroke width measured on the row (0 when not measured).
     """
 
     x_px: np.ndarray
@@ -86,7 +84,6 @@ class RowTrace:
     run_px: np.ndarray | None = None
     top_px: np.ndarray | None = None
     bot_px: np.ndarray | None = None
-    stroke_px: float = 0.0
 
 
 def column_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -572,5 +569,4 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     top_px = np.full(n_cols, np.nan)
     bot_px = np.full(n_cols, np.nan)
     top_px[cols], bot_px[cols] = top_e, bot_e
-    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, run_px, top_px,
-                    bot_px, float(stroke_px or 0.0))
+    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, run_px, top_px, bot_px)
