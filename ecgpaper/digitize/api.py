@@ -63,20 +63,26 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
                   levels: tuple[str, ...]):
     """Yield (image, masked reference, header, annotation) for rendered training records.
 
-    A record that cannot be read or rendered is logged and skipped (the next one takes its
-    place), so one broken training record does not stop training.
+    Records are taken in a random order, again and again (with new render seeds) when there
+    are fewer records than images.  A record that cannot be read or rendered is logged once
+    and skipped from then on, so one broken training record does not stop training.
     """
     from ecg_image_kit import render
     from ecg_image_kit.render import masked_signal
 
     from ecgpaper.wfdbio import read_signal
 
+    if not records:
+        return
     order = rng.permutation(len(records))
+    broken: set[str] = set()
     made = 0
-    for k in range(len(records)):
-        if made >= n_images:
+    for k in range(n_images + len(records)):
+        if made >= n_images or len(broken) == len(records):
             break
-        rec = records[int(order[k])]
+        rec = records[int(order[k % len(records)])]
+        if rec in broken:
+            continue
         level = levels[made % len(levels)]
         seed = int(rng.integers(2**31 - 1))
         try:
@@ -85,6 +91,7 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
             ref = masked_signal(sig, res.annotation, hdr.lead_names)
         except (OSError, ValueError) as exc:
             log.warning("digitizer training: skipping %s: %s", rec, exc)
+            broken.add(rec)
             continue
         made += 1
         yield res.image, ref, hdr, res.annotation
