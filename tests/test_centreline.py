@@ -152,3 +152,22 @@ def test_training_keeps_the_network_only_if_it_helps(tmp_path: Path):
     dig = load_digitizer(model_dir)
     assert (dig.centreline is not None) is kept
     assert not list(model_dir.rglob("*.pkl")) and not list(model_dir.rglob("*.pt"))
+
+
+def test_training_uses_the_records_own_annotated_images(tmp_path: Path):
+    """Images that come with the training data and carry an ecg_image_kit annotation are
+    training pages of the network (up to half of them)."""
+    from ecg_image_kit.cli import main as render_main
+
+    src = tmp_path / "signals" / "r1"
+    src.parent.mkdir()
+    write_record(str(src), synthetic_ecg(500.0, seed=37), 500.0, list(LEADS_12))
+    data = tmp_path / "data"
+    assert render_main(["-i", str(src.parent), "-o", str(data), "--config", "clean",
+                        "--seed", "5", "--quiet"]) in (0, None)
+    assert list(data.glob("r1*.json"))
+    train_digitizer([str(data / "r1")], tmp_path / "model", seed=0, n_images=1,
+                    candidates={"morph_h_ratio": [1.05]}, cnn_budget_s=1.5, cnn_pages=4)
+    cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
+    meta = cfg["meta"]["centreline"]
+    assert meta["annotated_pages"] == 1 and meta["pages"] == 4  # 1 own + 3 rendered

@@ -97,6 +97,46 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
         yield res.image, ref, hdr, res.annotation
 
 
+def _annotated_pages(records: list[str], max_pages: int):
+    """Yield (image, annotation, header) for the training records' own annotated images.
+
+    An image of a record (``# Image:`` line of its header) counts when a JSON file of the
+    same name lies beside it and was written by this project's ``ecg_image_kit`` (per-sample
+    pixel positions of every lead).  Unreadable headers, images or annotations are logged
+    and skipped.
+    """
+    import cv2
+
+    from ecgpaper.wfdbio import HeaderError, read_header
+
+    made = 0
+    for rec in records:
+        if made >= max_pages:
+            return
+        try:
+            hdr = read_header(rec)
+        except HeaderError as exc:
+            log.warning("digitizer training: %s", exc)
+            continue
+        for name in hdr.image_files:
+            path = Path(rec).parent / name
+            ann_path = path.with_suffix(".json")
+            if made >= max_pages or not (path.is_file() and ann_path.is_file()):
+                continue
+            try:
+                ann = json.loads(ann_path.read_text(encoding="utf-8"))
+                if ann.get("generator") != "ecg_image_kit" or "leads" not in ann:
+                    continue
+                bgr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+                if bgr is None:
+                    raise ValueError("cannot decode the image")
+            except (OSError, ValueError) as exc:
+                log.warning("digitizer training: skipping image %s: %s", path, exc)
+                continue
+            made += 1
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ann, hdr
+
+
 def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:
     """Challenge SNR of every lead of one digitized page against its masked reference."""
     ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, params, centreline=centreline)
@@ -119,7 +159,9 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
        keeps the one with the best mean Challenge SNR against the masked reference, on the
        pages where that parameter applies (crisp or blurred, as the pipeline decides).
     2. **Centre-line network** (:mod:`ecgpaper.digitize.cnn`).  ``cnn_pages`` further pages
-       (other seeds) give tiles with exact targets from their annotations; the network is
+       give tiles with exact targets from their annotations: up to half of them are the
+       training records' own images when they come with an ``ecg_image_kit`` annotation
+       (``<image>.json`` beside the image), the rest are rendered (other seeds); the network is
        fitted for ``cnn_budget_s`` seconds, then the pages of step 1 are digitized with and
        without it, and it is kept only when it raises their mean SNR (both figures go into
        ``config.json``).
@@ -234,11 +276,19 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
         return np.inf if time_budget_s is None else time_budget_s - (time.perf_counter() - t_start)
 
     t_prep = time.perf_counter()
-    pages = ((image, ann, hdr) for image, _, hdr, ann in
-             _render_pairs(records, rng, cnn_pages, levels))
+    n_own = 0
+
+    def pages():  # streamed: one page image in memory at a time
+        nonlocal n_own
+        for page in _annotated_pages(records, cnn_pages // 2):
+            n_own += 1
+            yield page
+        for image, _, hdr, ann in _render_pairs(records, rng, cnn_pages - n_own, levels):
+            yield image, ann, hdr
+
     # with a budget, tile preparation takes at most a fifth of what is left
     tiles, targets, n_pages = collect_tiles(
-        pages, params, None if time_budget_s is None else 0.2 * remaining())
+        pages(), params, None if time_budget_s is None else 0.2 * remaining())
     prep_s = time.perf_counter() - t_prep
     fit_s = 600.0 if cnn_budget_s is None else float(cnn_budget_s)
     if time_budget_s is not None:
@@ -248,7 +298,8 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
         return {"skipped": "no time left" if tiles else "no tiles", "pages": n_pages}, None
     torch.manual_seed(seed)
     model = CentreLineModel()
-    meta = {"pages": n_pages, "tiles": len(tiles), "prep_s": round(prep_s, 1)}
+    meta = {"pages": n_pages, "annotated_pages": n_own, "tiles": len(tiles),
+            "prep_s": round(prep_s, 1)}
     meta.update(fit_tiles(model, tiles, targets, rng, fit_s))
     del tiles, targets
     base, with_cnn = [], []
