@@ -75,8 +75,6 @@ def trained(tmp_path_factory):
 
 
 def test_model_files_are_json_and_npz(trained):
-    from ecgpaper.classify.model import irregular_without_p
-
     model_dir, clf = trained
     cfg = json.loads((model_dir / "config.json").read_text())
     assert cfg["records_summary"]["used"] == 44

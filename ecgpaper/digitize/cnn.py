@@ -294,7 +294,7 @@ def _ce_loss(logits, target):
     """Cross-entropy against a Gaussian around each finite target row (mean over targets)."""
     import torch
 
-    b, k, h, w = logits.shape
+    h = logits.shape[2]
     valid = torch.isfinite(target)
     if not bool(valid.any()):
         return logits.sum() * 0.0
