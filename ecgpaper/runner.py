@@ -35,6 +35,7 @@ from ecgpaper.classify import load_classifier, train_classifier
 from ecgpaper.classify.model import Classifier
 from ecgpaper.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
 from ecgpaper.digitize import Digitizer, digitize_images, load_digitizer, train_digitizer
+from ecgpaper.digitize.load import read_image
 from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
                              write_record)
 
@@ -153,8 +154,6 @@ def load_images(record: str | Path, header: Header) -> list[np.ndarray]:
 
     Paths are relative to the header's folder, as in the Challenge data.
     """
-    import cv2
-
     folder = Path(record).parent
     images = []
     for name in header.image_files:
@@ -162,12 +161,10 @@ def load_images(record: str | Path, header: Header) -> list[np.ndarray]:
         if not path.is_file():
             log.warning("record %s: image %s is missing", record, name)
             continue
-        data = np.fromfile(path, dtype=np.uint8)
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-        if bgr is None:
+        try:
+            images.append(read_image(path))
+        except ValueError:
             log.warning("record %s: image %s cannot be decoded", record, name)
-            continue
-        images.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return images
 
 

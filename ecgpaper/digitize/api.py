@@ -19,6 +19,7 @@ from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_nam
 from ecgpaper.scoring import snr_per_lead
 
 from .cnn import load_centreline, save_centreline
+from .load import read_image
 from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
 from .resample import FILL_METHODS, detect_beats, fill_template
 
@@ -105,8 +106,6 @@ def _annotated_pages(records: list[str], max_pages: int):
     pixel positions of every lead).  Unreadable headers, images or annotations are logged
     and skipped.
     """
-    import cv2
-
     from ecgpaper.wfdbio import HeaderError, read_header
 
     made = 0
@@ -127,14 +126,12 @@ def _annotated_pages(records: list[str], max_pages: int):
                 ann = json.loads(ann_path.read_text(encoding="utf-8"))
                 if ann.get("generator") != "ecg_image_kit" or "leads" not in ann:
                     continue
-                bgr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError("cannot decode the image")
+                image = read_image(path)
             except (OSError, ValueError) as exc:
                 log.warning("digitizer training: skipping image %s: %s", path, exc)
                 continue
             made += 1
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), ann, hdr
+            yield image, ann, hdr
 
 
 def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:

@@ -17,7 +17,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NormalisedImage", "to_float_rgb", "flatten_background", "normalise_image", "paper_mask"]
+__all__ = ["NormalisedImage", "read_image", "to_float_rgb", "flatten_background",
+           "normalise_image", "paper_mask"]
+
+
+def read_image(path) -> np.ndarray:
+    """Decode an image file (PNG, JPEG, ...) as ``(H, W, 3)`` uint8 RGB.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    ValueError
+        When its bytes are not an image OpenCV can decode.
+    """
+    import cv2
+
+    bgr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path}: cannot decode the image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 @dataclass
