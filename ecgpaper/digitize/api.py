@@ -134,12 +134,17 @@ def _annotated_pages(records: list[str], max_pages: int):
             yield image, ann, hdr
 
 
-def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:
-    """Challenge SNR of every lead of one digitized page against its masked reference."""
-    ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, params, centreline=centreline)
-    est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
+def _readout_snr(leads: dict[str, np.ndarray], ref: np.ndarray, hdr) -> list[float]:
+    """Challenge SNR of every lead of one page's read-out against its masked reference."""
+    est = np.stack([leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
                     for n in hdr.lead_names], axis=1)
     return snr_per_lead(ref, est, hdr.fs_hz).tolist()
+
+
+def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:
+    """Digitize one page and score its leads (:func:`_readout_snr`)."""
+    ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, params, centreline=centreline)
+    return _readout_snr(ro.leads, ref, hdr)
 
 
 def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = False,
@@ -222,9 +227,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
                 used[k] = ro.info.get("h_ratio_param", name)
                 if name in _BRUSH_PARAMS and used[k] != name:
                     continue
-                est = np.stack([ro.leads.get(canonical_lead_name(n), np.full(hdr.num_samples, np.nan))
-                                for n in hdr.lead_names], axis=1)
-                vals.extend(snr_per_lead(ref, est, hdr.fs_hz).tolist())
+                vals.extend(_readout_snr(ro.leads, ref, hdr))
             per_value[str(v)] = float(np.nanmean(vals)) if vals else float("nan")
             if verbose:
                 log.info("digitizer training: %s=%s -> %.2f dB", name, v, per_value[str(v)])
