@@ -362,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m ecgpaper.runner", description=main.__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m ecgpaper.runner",
+                                 description=main.__doc__.split("\n")[0])
     ap.add_argument("-d", "--data_folder", required=True)
     ap.add_argument("-m", "--model_folder", required=True)
     ap.add_argument("-v", "--verbose", action="store_true")

@@ -253,7 +253,8 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
         for name in ("centreline.npz", "centreline.json"):
             (out / name).unlink(missing_ok=True)
     meta["train_s"] = round(time.perf_counter() - t_start, 2)
-    cfg = {"format_version": _FORMAT_VERSION, "kind": "classical+centreline" if kept else "classical",
+    cfg = {"format_version": _FORMAT_VERSION,
+           "kind": "classical+centreline" if kept else "classical",
            "params": params, "centreline": kept, "meta": meta}
     tmp = out / (_CONFIG + ".tmp")
     tmp.write_text(json.dumps(cfg, indent=2, sort_keys=True))

@@ -20,10 +20,11 @@ signal, with a sub-pixel read-out over several sub-columns per pixel column;
    and a confidence (the probability mass in the window).  Confident values replace the
    classical sub-column read-out; elsewhere the classical value stays.
 
-Training (:func:`train_centreline`) renders training records with ``ecg_image_kit``, runs the
-classical pipeline to obtain the geometry, the rows and the tracked runs, maps the annotation's
-per-sample pixel coordinates through the pipeline's warp, and fits the network with a
-cross-entropy against a Gaussian (sigma 0.8 px) centred on the true centre line of each
+Training (:func:`collect_tiles` and :func:`fit_tiles`, driven by
+:func:`ecgpaper.digitize.train_digitizer`) renders training records with ``ecg_image_kit``,
+runs the classical pipeline to obtain the geometry, the rows and the tracked runs, maps the
+annotation's per-sample pixel coordinates through the pipeline's warp, and fits the network
+with a cross-entropy against a Gaussian (sigma 0.8 px) centred on the true centre line of each
 sub-column.  Vertical and horizontal flips (a negated or time-reversed trace is still a trace)
 augment the tiles.  Weights are stored as ``.npz`` arrays beside a JSON config; nothing is
 pickled.
@@ -42,7 +43,7 @@ import numpy as np
 from .trace import RowTrace
 
 __all__ = ["OVERSAMPLE", "Tile", "CentreLineModel", "row_tiles", "tile_targets", "page_tiles",
-           "collect_tiles", "fit_tiles", "train_centreline", "load_centreline", "save_centreline"]
+           "collect_tiles", "fit_tiles", "load_centreline", "save_centreline"]
 
 log = logging.getLogger(__name__)
 
@@ -494,46 +495,6 @@ def collect_tiles(pages, params: dict | None = None, time_limit_s: float | None 
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
     return tiles, targets, n_pages
-
-
-def train_centreline(pages, params: dict | None = None, time_budget_s: float = 600.0,
-                     seed: int = 0, channels: int = 16, max_steps: int | None = None,
-                     verbose: bool = False) -> tuple[CentreLineModel, dict]:
-    """Fit a centre-line network on rendered pages.
-
-    Parameters
-    ----------
-    pages : iterable of (image, annotation, header)
-        Rendered training pages (``ecg_image_kit`` annotations) and their headers.
-    params : dict or None
-        Classical pipeline parameters used to find the rows and runs.
-    time_budget_s : float
-        Seconds for the fit (tile preparation not counted).
-    seed : int
-    channels : int
-        Width of the network.
-    max_steps : int or None
-        Stop after this many steps even within the budget.
-    verbose : bool
-
-    Returns
-    -------
-    (CentreLineModel, dict)
-        The model and what the fit measured (tiles, steps, losses, seconds).
-    """
-    import torch
-
-    t0 = time.perf_counter()
-    tiles, targets, n_pages = collect_tiles(pages, params)
-    prep_s = time.perf_counter() - t0
-    torch.manual_seed(seed)
-    model = CentreLineModel({"channels": channels})
-    fit = fit_tiles(model, tiles, targets, np.random.default_rng(seed), time_budget_s,
-                    max_steps=max_steps)
-    meta = {"pages": n_pages, "tiles": len(tiles), "prep_s": round(prep_s, 1), **fit}
-    if verbose:
-        log.info("centre-line training: %s", meta)
-    return model, meta
 
 
 def save_centreline(model: CentreLineModel, folder: str | Path) -> None:
