@@ -92,20 +92,23 @@ def features_cached(rows, cache: Path, views, seed: int):
     return train, true, masked
 
 
-def image_features_cached(rows, cache: Path, preset_name: str = "moderate"):
-    """Features of image -> digitize (ecg_image_kit preset, ecgpaper.digitize defaults).
+def image_features_cached(rows, cache: Path, preset_name: str = "moderate", digitizers=None):
+    """Features of image -> digitize (ecg_image_kit preset, ecgpaper.digitize).
 
-    The digitized signals are cached (float32, one ``.npy`` per record in the
-    folder ``cache``), so an interrupted run resumes and feature changes do not
-    need new images.
+    ``digitizers`` maps a record's ``strat_fold`` to the trained
+    :class:`ecgpaper.digitize.api.Digitizer` that reads its page (None or a missing
+    fold = the classical defaults).  The digitized signals are cached (float32, one
+    ``.npy`` per record in the folder ``cache``), so an interrupted run resumes and
+    feature changes do not need new images.
     """
     from ecg_image_kit import preset, render
     from ecgpaper.digitize import digitize_images
 
+    digitizers = digitizers or {}
     cache.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     fails, feats = 0, []
-    for i, (rec, _, _) in enumerate(rows):
+    for i, (rec, _, fold) in enumerate(rows):
         path = cache / f"{i:04d}.npy"
         sig, hdr = read_signal(rec)
         if path.is_file():
@@ -113,7 +116,7 @@ def image_features_cached(rows, cache: Path, preset_name: str = "moderate"):
         else:
             try:
                 res = render(sig, hdr.fs_hz, hdr.lead_names, config=preset(preset_name), seed=i)
-                dig = digitize_images([res.image], hdr)
+                dig = digitize_images([res.image], hdr, digitizer=digitizers.get(fold))
             except Exception as exc:  # noqa: BLE001 - a failed page is an all-NaN record
                 fails += 1
                 print(f"record {rec}: image path failed: {exc!r}", flush=True)
@@ -125,6 +128,34 @@ def image_features_cached(rows, cache: Path, preset_name: str = "moderate"):
         feats.append(extract_features(dig, hdr.fs_hz, hdr.lead_names))
     print(f"image path features ready ({fails} failures in this run)")
     return np.stack(feats)
+
+
+def cross_fitted_digitizers(rows, model_root: Path, budget_s: float | None, seed: int):
+    """Two digitizers, each trained on the records of one half of the folds (1-5 or 6-10).
+
+    The digitizer of a record is the one trained on the other half, so no page is read by a
+    network that saw its record.  Trained models are kept in ``model_root/half{1,2}`` and
+    reused by later runs.
+    """
+    from ecgpaper.digitize.api import load_digitizer, train_digitizer
+
+    halves = {1: range(1, 6), 2: range(6, 11)}
+    out = {}
+    for half, folds in halves.items():
+        model_dir = model_root / f"half{half}"
+        if load_digitizer(model_dir) is None:
+            train = [rec for rec, _, fold in rows if fold not in folds]
+            t0 = time.perf_counter()
+            train_digitizer(train, model_dir, seed=seed, time_budget_s=budget_s)
+            print(f"digitizer for folds {folds.start}-{folds.stop - 1}: trained on "
+                  f"{len(train)} records of the other folds in {time.perf_counter() - t0:.0f} s",
+                  flush=True)
+        dig = load_digitizer(model_dir)
+        print(f"digitizer for folds {folds.start}-{folds.stop - 1}: network "
+              f"{'kept' if dig.centreline is not None else 'not kept'}; meta {dig.meta}", flush=True)
+        for fold in folds:
+            out[fold] = dig
+    return out
 
 
 def print_table(title, results, refs):
@@ -153,7 +184,17 @@ def main(argv=None):
                     help="JSON overrides of ecgpaper.classify.model.DEFAULT_PARAMS (not 'views')")
     ap.add_argument("--image", action="store_true",
                     help="(b): render each record (ecg_image_kit 'moderate'), digitize, classify")
-    ap.add_argument("--image-cache", default="/tmp/bench_classify_digitized")
+    ap.add_argument("--image-cache", default=None,
+                    help="folder of cached digitized signals (default /tmp/bench_classify_digitized"
+                         "[_trained])")
+    ap.add_argument("--digitizer", choices=("trained", "classic"), default="trained",
+                    help="(b): 'trained' = train_digitizer cross-fitted over two halves of the "
+                         "folds (network included); 'classic' = digitize_images defaults")
+    ap.add_argument("--digitizer-models", default="/tmp/bench_classify_digitizers",
+                    help="where the cross-fitted digitizers are kept (reused when present)")
+    ap.add_argument("--digitizer-budget-s", type=float, default=None,
+                    help="time_budget_s of each train_digitizer call (default: none, as "
+                         "train_model.py: 600 s of network fitting)")
     ap.add_argument("--image-only", action="store_true", help="only compute the (b) features")
     args = ap.parse_args(argv)
     data = Path(args.data)
@@ -169,7 +210,15 @@ def main(argv=None):
     print(f"PTB-XL subset: {len(rows)} records, {sum(bool(r) for r in refs_all)} labelled; "
           "labels by ecgpaper.prepare.ptbxl.ptbxl_labels (no PTB-XL+ 12SL: no 'Acute MI')")
     train_f, true_f, masked_f = features_cached(rows, Path(args.cache), views, args.seed)
-    image_f = image_features_cached(rows, Path(args.image_cache)) if args.image else None
+    image_f = None
+    if args.image:
+        digitizers = None
+        if args.digitizer == "trained":
+            digitizers = cross_fitted_digitizers(rows, Path(args.digitizer_models),
+                                                 args.digitizer_budget_s, args.seed)
+        cache = args.image_cache or ("/tmp/bench_classify_digitized"
+                                     + ("_trained" if args.digitizer == "trained" else ""))
+        image_f = image_features_cached(rows, Path(cache), digitizers=digitizers)
     if args.image_only:
         return
     Y = np.array([[c in r for c in CLASSES] for r in refs_all])
@@ -210,8 +259,11 @@ def main(argv=None):
         print("(b) image -> digitize -> classify: not run (pass --image; needs ecg_image_kit and "
               "ecgpaper.digitize)")
     else:
+        how = ("the digitizer trained (train_digitizer, network included) on the other half of "
+               "the folds (1-5 <-> 6-10)" if args.digitizer == "trained"
+               else "the classical defaults (no network)")
         print("(b) image -> digitize -> classify: ecg_image_kit preset 'moderate' (seed = record "
-              "index), ecgpaper.digitize.digitize_images defaults (fill='nan')")
+              f"index), ecgpaper.digitize.digitize_images (fill='nan') with {how}")
     print(f"TACHY/BRADY from the rate rule (rate_rules={DEFAULT_PARAMS['rate_rules']!r}) per fold:",
           chosen)
     print_table(f"PTB-XL 10-fold CV over strat_fold (folds {args.folds})", results, refs)
