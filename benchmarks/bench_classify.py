@@ -151,8 +151,11 @@ def cross_fitted_digitizers(rows, model_root: Path, budget_s: float | None, seed
                   f"{len(train)} records of the other folds in {time.perf_counter() - t0:.0f} s",
                   flush=True)
         dig = load_digitizer(model_dir)
+        val = dig.meta.get("centreline", {}).get("validation_db", {})
         print(f"digitizer for folds {folds.start}-{folds.stop - 1}: network "
-              f"{'kept' if dig.centreline is not None else 'not kept'}; meta {dig.meta}", flush=True)
+              f"{'kept' if dig.centreline is not None else 'not kept'} (validation: classical "
+              f"{val.get('classical', float('nan')):.2f} dB, network "
+              f"{val.get('centreline', float('nan')):.2f} dB)", flush=True)
         for fold in folds:
             out[fold] = dig
     return out
