@@ -317,3 +317,49 @@ def test_beats_keep_their_shape_on_a_3x4_page():
     assert page[i["frac_odd_beats"]] == 0.0
     assert page[i["qrs_corr_min"]] > 0.95
     assert abs(page[i["rr_cv"]] - full[i["rr_cv"]]) < 0.005
+
+
+def _pvc_record(rng: np.random.Generator, hr_bpm: float = 75.0, every: int = 4) -> np.ndarray:
+    """Sinus rhythm with a premature ventricular beat (wide, no P wave) every ``every`` beats."""
+    t = np.arange(int(10 * FS)) / FS
+    rr = 60.0 / hr_bpm
+    sig = np.zeros((t.size, 12))
+    b, k = 0.3, 0
+    while b < 10.0:
+        pvc = k % every == every - 1
+        waves = (((0.0, 0.035, -1.2), (0.09, 0.05, 0.5)) if pvc else
+                 ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+                  (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3)))
+        for mu, sd, a in waves:
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        k += 1
+        step = 0.6 if k % every == every - 1 else (1.4 if pvc else 1.0)
+        b += rr * step * (1 + 0.01 * rng.standard_normal())
+    return sig + 0.01 * rng.standard_normal(sig.shape)
+
+
+def test_premature_beat_rules_tell_pac_from_pvc():
+    """Early beats of normal shape are PACs, early beats of another shape PVCs; sinus is neither."""
+    from ecgpaper.classify.model import premature_beats
+
+    rng = np.random.default_rng(9)
+    records = {"PAC": _pac_record(rng, 75.0), "PVC": _pvc_record(rng),
+               None: synth_record("NORM", rng)}
+    for label, x in records.items():
+        for mask in (False, True):
+            f = extract_features(mask_3x4(x) if mask else x, FS, LEADS_12)
+            got = {c for c, hit in premature_beats(f[None]).items() if hit[0]}
+            assert got == ({label} if label else set()), (label, mask, got)
+    # AF is irregular, not ectopic: no PAC/PVC while the AF rule holds.
+    f = extract_features(records["PAC"], FS, LEADS_12)[None]
+    assert not any(v[0] for v in premature_beats(f, af=np.array([True])).values())
+
+
+def test_beat_rules_setting():
+    from ecgpaper.classify.model import fit_classifier
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((12, len(FEATURE_NAMES)))
+    Y = np.zeros((12, len(CLASSES)), bool)
+    with pytest.raises(ValueError, match="beat_rules"):
+        fit_classifier(X, Y, np.arange(12), np.zeros(12, int), params={"beat_rules": "maybe"})

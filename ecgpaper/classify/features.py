@@ -28,7 +28,7 @@ _GLOBAL = (
 )
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
-_PREMATURE_REL = 0.85
+PREMATURE_REL = 0.85
 _PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv")
 
 #: Names of the feature vector, in order.
@@ -89,7 +89,7 @@ def resample_nan(signal_mv: np.ndarray, fs_hz: float, target_hz: float = WORK_FS
 def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
     """Coefficient of variation of RR intervals not touched by a premature beat.
 
-    A premature beat (an interval shorter than :data:`_PREMATURE_REL` times the median)
+    A premature beat (an interval shorter than :data:`PREMATURE_REL` times the median)
     and the pause after it are left out, so that isolated PACs/PVCs in an otherwise
     regular rhythm do not count as irregularity, while atrial fibrillation, irregular
     between any two beats, stays irregular.
@@ -113,7 +113,7 @@ def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.size < 3:
         return float("nan")
-    premature = rr < _PREMATURE_REL * np.median(rr)
+    premature = rr < PREMATURE_REL * np.median(rr)
     drop = premature | np.r_[False, premature[:-1]]
     kept = rr[~drop]
     return float(np.std(kept) / np.mean(kept)) if kept.size >= 3 else float("nan")
@@ -259,7 +259,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         feats[fi["rmssd_rel"]] = np.sqrt(np.mean(np.diff(rr) ** 2)) / med if rr.size > 1 else 0.0
         feats[fi["rr_min_rel"]] = rr.min() / med
         feats[fi["rr_max_rel"]] = rr.max() / med
-        short = rr < _PREMATURE_REL * med
+        short = rr < PREMATURE_REL * med
         feats[fi["frac_premature"]] = short.mean()
         if rr.size > 1:
             feats[fi["drr_frac"]] = np.mean(np.abs(np.diff(rr)) > 0.1 * med)
@@ -352,7 +352,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
                 feats[fi["p_corr"]] = np.median(_corr_rows(pw, np.median(pw, axis=0)))
             # The same on the beats that end a non-premature interval: the sinus beats of a
             # record with PACs (whose own P waves differ), every beat of AF.
-            pn = b[:, ps:pe][rr_prev >= _PREMATURE_REL * feats[fi["rr_ms"]]]
+            pn = b[:, ps:pe][rr_prev >= PREMATURE_REL * feats[fi["rr_ms"]]]
             pn = pn[np.isfinite(pn).all(axis=1)]
             if pe - ps > 5 and pn.shape[0] >= 3:
                 feats[fi["p_corr_np"]] = np.median(_corr_rows(pn, np.median(pn, axis=0)))

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from ecgpaper.classify.augment import augment_digitized
-from ecgpaper.classify.features import FEATURE_NAMES, WORK_FS_HZ, extract_features, resample_nan, \
+from ecgpaper.classify.features import FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ, extract_features, resample_nan, \
     to_standard_leads
 from ecgpaper.classify.gbm import fit_gbm
 from ecgpaper.classify.trees import predict_raw
@@ -55,6 +55,8 @@ DEFAULT_PARAMS: dict = {
     "rate_rules": "rule",
     # AFIB/AFL also from the clinical definition of AF (AF_RULE), and no TACHY when it holds
     "af_rule": True,
+    # PAC/PVC from the measured premature beats (premature_beats): "rule" or "learned"
+    "beat_rules": "rule",
 }
 
 #: Heart-rate rules: class -> (feature, sign, threshold); p = sigmoid(sign * (x - thr) / 2).
@@ -106,6 +108,52 @@ def irregular_without_p(X: np.ndarray, rule: dict[str, float] | None = None) -> 
         return (cv > float(r["rr_cv_np_min"])) & (pc < float(r["p_corr_np_max"]))
 
 
+#: Classes that :func:`premature_beats` decides when ``beat_rules`` is "rule".
+BEAT_RULE_CLASSES: tuple[str, ...] = ("PAC", "PVC")
+_BEAT_RULE_METHODS = ("rule", "learned")
+
+
+def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """PAC and PVC by their definition, from the beat measures on the rhythm strip.
+
+    A beat is premature when its RR interval is under 85 % of the median RR
+    (``frac_premature``), and of another shape when its QRS correlates under 0.8 with the
+    median QRS; ``odd_premature`` is the shortest RR before such a beat over the median.
+
+    - PVC: a beat of another shape comes early (``odd_premature`` < 0.85).
+    - PAC: a beat comes early and no beat of another shape does (the early beats are
+      conducted normally).  A record with both gets PVC only.
+
+    Neither is emitted when ``af`` holds (irregular RR in AF is not ectopy).  NaN
+    features never meet a rule.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, len(FEATURE_NAMES))
+    af : ndarray of bool, optional
+        Rows in AF (:func:`irregular_without_p`); default none.
+
+    Returns
+    -------
+    dict of str to ndarray of bool
+        ``{"PAC": ..., "PVC": ...}``, each of shape (n_samples,).
+
+    Examples
+    --------
+    >>> X = np.full((3, len(FEATURE_NAMES)), np.nan)
+    >>> X[:, FEATURE_NAMES.index("frac_premature")] = [0.1, 0.1, 0.0]
+    >>> X[:, FEATURE_NAMES.index("odd_premature")] = [1.0, 0.6, 1.0]
+    >>> {k: v.tolist() for k, v in premature_beats(X).items()}
+    {'PAC': [True, False, False], 'PVC': [False, True, False]}
+    """
+    X = np.atleast_2d(X)
+    not_af = np.ones(X.shape[0], bool) if af is None else ~np.asarray(af, bool)
+    with np.errstate(invalid="ignore"):
+        early = X[:, FEATURE_NAMES.index("frac_premature")] > 0
+        odd_early = X[:, FEATURE_NAMES.index("odd_premature")] < PREMATURE_REL
+    return {"PAC": early & ~odd_early & not_af, "PVC": odd_early & not_af}
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
@@ -143,9 +191,12 @@ class Classifier:
             return np.zeros((X.shape[0], 0))
         af_rule = self.config.get("af_rule")
         af = irregular_without_p(X, af_rule) if af_rule else np.zeros(X.shape[0], bool)
+        beats = premature_beats(X, af) if self.config.get("beat_rules") == "rule" else {}
         cols = []
         for c in self.classes:
-            if c in self.rules:
+            if c in beats:
+                p = beats[c].astype(np.float64)
+            elif c in self.rules:
                 feat, sign, thr = self.rules[c]
                 x = X[:, FEATURE_NAMES.index(feat)]
                 p = np.where(np.isnan(x), 0.0, _sigmoid(float(sign) * (x - float(thr)) / 2.0))
@@ -375,6 +426,8 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
     p.update(params or {})
     if p["rate_rules"] not in _RATE_RULE_METHODS:
         raise ValueError(f"rate_rules={p['rate_rules']!r}; valid: {', '.join(_RATE_RULE_METHODS)}")
+    if p["beat_rules"] not in _BEAT_RULE_METHODS:
+        raise ValueError(f"beat_rules={p['beat_rules']!r}; valid: {', '.join(_BEAT_RULE_METHODS)}")
     n_records = int(groups.max()) + 1 if groups.size else 0
     rec_pos = np.zeros((n_records, len(CLASSES)), bool)
     if groups.size:
@@ -419,6 +472,10 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
         if p["rate_rules"] == "rule" or not (cv_f[c] > rule_f[c]):
             rules[c] = [feat, float(sign), float(thr)]
             thresholds[c] = 0.5
+    if p["beat_rules"] == "rule":
+        for c in BEAT_RULE_CLASSES:
+            if c in thresholds:
+                thresholds[c] = 0.5
     if verbose:
         for c in classes:
             extra = (f" rate-rule F {rule_f[c]:.3f} -> {'rule' if c in rules else 'trees'}"
@@ -427,6 +484,7 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
                   f"cv F {cv_f[c]:.3f}{extra}", flush=True)
     config = {"params": p, "seed": seed, "n_records": n_records, "label_counts": counts,
               "af_rule": dict(AF_RULE) if p["af_rule"] else None,
+              "beat_rules": p["beat_rules"],
               "cv_f": cv_f, "rule_f": rule_f, "learned_thresholds": learned_thresholds,
               "classes_in_training": [c for c in CLASSES if counts[c] > 0]}
     return Classifier(classes=classes, thresholds=thresholds, trees=trees, config=config,
