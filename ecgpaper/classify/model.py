@@ -6,7 +6,10 @@ gain/offset errors, noise, wander, NaN leads; :mod:`ecgpaper.classify.augment`)
 feed one gradient-boosted tree ensemble per class (numpy histogram boosting,
 :mod:`ecgpaper.classify.gbm`, stored as arrays, :mod:`ecgpaper.classify.trees`). Per-class decision
 thresholds maximise F on out-of-fold predictions of the training records.
-Classes with fewer than ``min_positives`` training records are never predicted.
+Measurable rhythm facts override the trees by default: TACHY/BRADY from the heart rate
+(:data:`RATE_RULES`), AFIB/AFL also from :data:`AF_RULE`, PAC/PVC from
+:func:`premature_beats`.  Classes with fewer than ``min_positives`` training records are
+never predicted.
 """
 
 from __future__ import annotations
