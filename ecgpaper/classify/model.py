@@ -25,8 +25,8 @@ from typing import Sequence
 import numpy as np
 
 from ecgpaper.classify.augment import augment_digitized
-from ecgpaper.classify.features import FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ, extract_features, resample_nan, \
-    to_standard_leads
+from ecgpaper.classify.features import (FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ, extract_features,
+                                       resample_nan, to_standard_leads)
 from ecgpaper.classify.gbm import fit_gbm
 from ecgpaper.classify.trees import predict_raw
 from ecgpaper.constants import CLASSES

@@ -24,7 +24,7 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
                      find_row_candidates, identify_rhythm_leads, layout_panels,
                      refine_pulse_edge)
 from .load import normalise_image, paper_mask
-from .resample import place_segment
+from .resample import hold_panel_edges, place_segment
 from .trace import READOUT_METHODS, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
@@ -55,6 +55,8 @@ DEFAULT_PARAMS: dict = {
     "max_baseline_offset": 0.35,  # ... or whose median sits this many row spacings off its row
     "max_abs_mv": 8.0,           # a lead whose read-out leaves +-this is failed
     "max_blob_share": 0.6,       # ... or with more of its columns in ink blobs (stains)
+    "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
+                                 # the next value inside (the joining stroke of two leads)
     "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
     "layout": None,              # force a layout name; None = detect
     "rectify": True,             # fit a homography to the local grid (perspective, shear)
@@ -448,6 +450,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         seg = row_signal(pan.row, pan.t0_s, pan.t1_s)
         a = int(np.ceil(pan.t0_s * fs_hz - 1e-6))
         z = min(num_samples, int(np.ceil(pan.t1_s * fs_hz - 1e-6)))
+        hold_panel_edges(seg, max(a, 0), z, int(np.ceil(p["edge_hold_s"] * fs_hz - 1e-6)))
         win = seg[a:z]
         cov = float(np.isfinite(win).mean()) if win.size else 0.0
         xa, xb = x0 + pan.t0_s * px_per_s, x0 + pan.t1_s * px_per_s

@@ -77,6 +77,46 @@ def place_segment(x_px: np.ndarray, y_px: np.ndarray, x0_px: float, px_per_s: fl
     return out
 
 
+def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int) -> np.ndarray:
+    """Replace the first and last ``n_hold`` samples of a panel by their inner neighbour.
+
+    Where one lead's panel ends and the next begins, the printed trace turns into the
+    vertical stroke that joins them (or meets a separator mark), so the read-out's first and
+    last few samples of a panel sit on that stroke (on PTB-XL pages: mean error 0.15 and
+    0.09 mV at the first two samples at 500 Hz against 0.01 mV inside).  Holding the value
+    of the first sample inside the panel errs by the signal's change over ``n_hold``
+    samples only.  Only a finite run that starts at ``i0`` (ends at ``i1 - 1``) is changed;
+    untracked samples stay NaN.
+
+    Parameters
+    ----------
+    seg : numpy.ndarray
+        ``(num_samples,)`` read-out of one panel, NaN outside it (changed in place).
+    i0, i1 : int
+        The panel's first and one-past-last sample.
+    n_hold : int
+        Samples held at each end.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``seg``.
+
+    Examples
+    --------
+    >>> s = np.array([np.nan, 0.9, 0.1, 0.2, 0.3, 0.4, -0.8, np.nan])
+    >>> hold_panel_edges(s, 1, 7, 1).tolist()[1:7]
+    [0.1, 0.1, 0.2, 0.3, 0.4, 0.4]
+    """
+    if n_hold <= 0 or i1 - i0 <= 2 * n_hold + 1:
+        return seg
+    if np.isfinite(seg[i0:i0 + n_hold + 1]).all():
+        seg[i0:i0 + n_hold] = seg[i0 + n_hold]
+    if np.isfinite(seg[i1 - n_hold - 1:i1]).all():
+        seg[i1 - n_hold:i1] = seg[i1 - n_hold - 1]
+    return seg
+
+
 def detect_beats(x_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     """R-peak-like beat times (sample indices) of one lead; NaN samples are ignored.
 
