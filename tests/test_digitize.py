@@ -426,12 +426,12 @@ def test_row_candidates_ignore_ink_specks():
     assert rows.size == 2 and np.allclose(rows, truth, atol=2.0)
 
 
-def test_panel_ends_do_not_follow_the_joining_stroke():
+def test_panel_ends_do_not_follow_the_separator_mark():
     """Where one lead's panel meets the next, the read-out keeps the lead's own values.
 
-    The printed trace joins two leads with a vertical stroke at the column boundary; without
-    the edge hold the first samples of a panel sit on it (PTB-XL pages: 0.15 mV mean error
-    at the first sample against 0.01 mV inside).
+    The page prints a vertical separator bar where a panel begins; without the edge hold the
+    first and last samples of a panel sit on the bar or the stroke's end (PTB-XL pages:
+    0.15 mV mean error at the first sample against 0.01 mV inside).
     """
     sig = synthetic_ecg(500.0, seed=21)
     res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(layout="3x4", dpi=200), seed=22)

@@ -56,7 +56,7 @@ DEFAULT_PARAMS: dict = {
     "max_abs_mv": 8.0,           # a lead whose read-out leaves +-this is failed
     "max_blob_share": 0.6,       # ... or with more of its columns in ink blobs (stains)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
-                                 # the next value inside (the joining stroke of two leads)
+                                 # the next value inside (separator mark, stroke end)
     "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
     "layout": None,              # force a layout name; None = detect
     "rectify": True,             # fit a homography to the local grid (perspective, shear)

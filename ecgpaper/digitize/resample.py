@@ -80,10 +80,12 @@ def place_segment(x_px: np.ndarray, y_px: np.ndarray, x0_px: float, px_per_s: fl
 def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int) -> np.ndarray:
     """Replace the first and last ``n_hold`` samples of a panel by their inner neighbour.
 
-    Where one lead's panel ends and the next begins, the printed trace turns into the
-    vertical stroke that joins them (or meets a separator mark), so the read-out's first and
-    last few samples of a panel sit on that stroke (on PTB-XL pages: mean error 0.15 and
-    0.09 mV at the first two samples at 500 Hz against 0.01 mV inside).  Holding the value
+    Where one lead's panel ends and the next begins, the trace meets the separator mark
+    that pages print there (a short vertical bar across the baseline; ``ecg_image_kit``
+    draws one at the start of every panel after the first of a row) or simply ends, so the
+    read-out's first and last few samples of a panel sit on the bar or on the stroke's end
+    (on PTB-XL pages: mean error 0.15 and 0.09 mV at the first two samples at 500 Hz, 0.09
+    mV at the last, against 0.01 mV inside).  Holding the value
     of the first sample inside the panel errs by the signal's change over ``n_hold``
     samples only.  Only a finite run that starts at ``i0`` (ends at ``i1 - 1``) is changed;
     untracked samples stay NaN.
