@@ -338,18 +338,35 @@ def _pvc_record(rng: np.random.Generator, hr_bpm: float = 75.0, every: int = 4) 
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
+def _sinus_arrhythmia_record(rng: np.random.Generator) -> np.ndarray:
+    """Sinus rhythm whose RR swings +-18 % over 5 beats (respiratory): no beat is ectopic."""
+    t = np.arange(int(10 * FS)) / FS
+    sig = np.zeros((t.size, 12))
+    b, k = 0.3, 0
+    while b < 10.0:
+        for mu, sd, a in ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+                          (0.025, 0.008, -0.25), (0.3, 0.04, 0.3)):
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        k += 1
+        b += 0.85 * (1 + 0.18 * np.sin(2 * np.pi * k / 5))
+    return sig + 0.01 * rng.standard_normal(sig.shape)
+
+
 def test_premature_beat_rules_tell_pac_from_pvc():
-    """Early beats of normal shape are PACs, early beats of another shape PVCs; sinus is neither."""
+    """Early beats of normal shape are PACs, early beats of another shape PVCs; sinus rhythm,
+    even with a respiratory RR swing that makes some RR intervals short, is neither."""
     from ecgpaper.classify.model import premature_beats
 
     rng = np.random.default_rng(9)
     records = {"PAC": _pac_record(rng, 75.0), "PVC": _pvc_record(rng),
-               None: synth_record("NORM", rng)}
+               None: synth_record("NORM", rng), "": _sinus_arrhythmia_record(rng)}
     for label, x in records.items():
         for mask in (False, True):
             f = extract_features(mask_3x4(x) if mask else x, FS, LEADS_12)
             got = {c for c, hit in premature_beats(f[None]).items() if hit[0]}
             assert got == ({label} if label else set()), (label, mask, got)
+    f = extract_features(records[""], FS, LEADS_12)
+    assert f[FEATURE_NAMES.index("frac_premature")] > 0  # short RRs, but none abrupt
     # AF is irregular, not ectopic: no PAC/PVC while the AF rule holds.
     f = extract_features(records["PAC"], FS, LEADS_12)[None]
     assert not any(v[0] for v in premature_beats(f, af=np.array([True])).values())

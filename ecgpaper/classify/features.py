@@ -25,6 +25,7 @@ _GLOBAL = (
     "t_amp_mv", "p_corr", "qrs_corr_min", "frac_odd_beats", "odd_amp_rel", "odd_premature",
     "axis_deg", "sokolow_mv", "cornell_mv", "qrs_amp_sum_mv", "st_dev_max_mv", "st_dev_min_mv",
     "t_neg_count", "n_leads", "hf_resid_rel", "drr_frac", "p_strip_mv", "rr_cv_np", "p_corr_np",
+    "frac_premature_abrupt",
 )
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
@@ -261,6 +262,10 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         feats[fi["rr_max_rel"]] = rr.max() / med
         short = rr < PREMATURE_REL * med
         feats[fi["frac_premature"]] = short.mean()
+        # ... and also abruptly shorter than the interval before it (an ectopic beat; sinus
+        # arrhythmia shortens the RR over several beats)
+        abrupt = short & np.r_[False, rr[1:] < PREMATURE_REL * rr[:-1]]
+        feats[fi["frac_premature_abrupt"]] = abrupt.mean()
         if rr.size > 1:
             feats[fi["drr_frac"]] = np.mean(np.abs(np.diff(rr)) > 0.1 * med)
         if rr.size > 1:
