@@ -11,7 +11,8 @@ Prints the Challenge macro F (classes = those in the reference; F_c =
 (a') the classifier on the true signals masked as a 3x4 page (each short lead
      only in its 2.5-s window, lead II whole) - a proxy for digitized input;
 (b)  image -> digitize -> classify with ``--image``: each record rendered by
-     ``ecg_image_kit`` (preset "moderate"), digitized by ``ecgpaper.digitize``;
+     ``ecg_image_kit`` (preset "moderate"), digitized by ``ecgpaper.digitize`` with a
+     digitizer trained (``train_digitizer``) on the other half of the folds;
 (c)  always the most frequent training class.
 
 External check: train on all 500 PTB-XL records, test on cinc2021_sample with
