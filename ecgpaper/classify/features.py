@@ -135,6 +135,14 @@ def _corr_rows(a: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return (a * r).sum(axis=1) / den
 
 
+def _median_row_corr(rows: np.ndarray) -> float:
+    """Median correlation of the finite rows of ``rows`` with their median row (NaN under 3)."""
+    rows = rows[np.isfinite(rows).all(axis=1)]
+    if rows.shape[0] < 3:
+        return float("nan")
+    return float(np.median(_corr_rows(rows, np.median(rows, axis=0))))
+
+
 def align_peaks(strip: np.ndarray, peaks: np.ndarray, pre: int, qrs_on: int, qrs_off: int,
                 fs: float, max_lag_s: float = 0.06, min_corr: float = 0.7) -> np.ndarray:
     """Re-time beats on one lead, on the fiducial point of the lead's median QRS.
@@ -353,14 +361,12 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
                 seg = ref[ps:pe]
                 line = np.linspace(seg[0], seg[-1], seg.size)
                 feats[fi["p_strip_mv"]] = np.max(np.abs(seg - line))
-            if pe - ps > 5 and pw.shape[0] >= 3:
-                feats[fi["p_corr"]] = np.median(_corr_rows(pw, np.median(pw, axis=0)))
-            # The same on the beats that end a non-premature interval: the sinus beats of a
-            # record with PACs (whose own P waves differ), every beat of AF.
-            pn = b[:, ps:pe][rr_prev >= PREMATURE_REL * feats[fi["rr_ms"]]]
-            pn = pn[np.isfinite(pn).all(axis=1)]
-            if pe - ps > 5 and pn.shape[0] >= 3:
-                feats[fi["p_corr_np"]] = np.median(_corr_rows(pn, np.median(pn, axis=0)))
+            if pe - ps > 5:
+                feats[fi["p_corr"]] = _median_row_corr(pw)
+                # The same on the beats that end a non-premature interval: the sinus beats
+                # of a record with PACs (whose own P waves differ), every beat of AF.
+                feats[fi["p_corr_np"]] = _median_row_corr(
+                    b[:, ps:pe][rr_prev >= PREMATURE_REL * feats[fi["rr_ms"]]])
             # High-frequency residual in the T-P/P region (f waves).
             if pe - ps > 5 and np.isfinite(pw).all():
                 resid = pw - np.median(pw, axis=0)
