@@ -67,12 +67,12 @@ class RowTrace:
         path jumped over a gap): frequent jumps mean the tracker hopped between unrelated ink.
     x_fine, y_fine : numpy.ndarray or None
         Sub-column read-out (``"morph"`` only), used for resampling when present.
-    run_px : numpy.ndarray or None
-        ``(n,)`` length of the tracked ink run per column (NaN where untracked), in pixels:
-        runs much longer than the stroke mean blobs (stains, stamps) under the trace.
     top_px, bot_px : numpy.ndarray or None
         ``(n,)`` sub-pixel top and bottom edges of the tracked run per column (NaN where
         untracked): which stroke the tracker followed (the learned read-out's guide).
+    run_px : numpy.ndarray or None
+        Property, ``bot_px - top_px``: the length of the tracked ink run per column, in
+        pixels; runs much longer than the stroke mean blobs (stains, stamps) under the trace.
     """
 
     x_px: np.ndarray
@@ -81,9 +81,13 @@ class RowTrace:
     jump: np.ndarray | None = None
     x_fine: np.ndarray | None = None
     y_fine: np.ndarray | None = None
-    run_px: np.ndarray | None = None
     top_px: np.ndarray | None = None
     bot_px: np.ndarray | None = None
+
+    @property
+    def run_px(self) -> np.ndarray | None:
+        """Length of the tracked run per column (``bot_px - top_px``; NaN where untracked)."""
+        return None if self.top_px is None or self.bot_px is None else self.bot_px - self.top_px
 
 
 def column_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -564,9 +568,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
                 y_out[cols[seg]] = 0.5 * (top_e[seg] + bot_e[seg])
                 continue
             y_out[cols[seg]] = _edges_readout(top_e[seg], bot_e[seg], stroke_px)
-    run_px = np.full(n_cols, np.nan)
-    run_px[cols] = (bot_e - top_e)
     top_px = np.full(n_cols, np.nan)
     bot_px = np.full(n_cols, np.nan)
     top_px[cols], bot_px[cols] = top_e, bot_e
-    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, run_px, top_px, bot_px)
+    return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, top_px, bot_px)
