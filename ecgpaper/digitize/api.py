@@ -17,6 +17,7 @@ import numpy as np
 
 from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_name
 from ecgpaper.scoring import snr_per_lead
+from ecgpaper.wfdbio import atomic_write_bytes
 
 from .cnn import load_centreline, save_centreline
 from .load import read_image
@@ -256,9 +257,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     cfg = {"format_version": _FORMAT_VERSION,
            "kind": "classical+centreline" if kept else "classical",
            "params": params, "centreline": kept, "meta": meta}
-    tmp = out / (_CONFIG + ".tmp")
-    tmp.write_text(json.dumps(cfg, indent=2, sort_keys=True))
-    tmp.replace(out / _CONFIG)
+    atomic_write_bytes(out / _CONFIG, json.dumps(cfg, indent=2, sort_keys=True).encode("utf-8"))
     if verbose:
         log.info("digitizer config written to %s: %s (centre-line network %s)", out / _CONFIG,
                  params, "kept" if kept else "not kept")

@@ -32,6 +32,7 @@ pickled.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -39,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ecgpaper.wfdbio import atomic_write_bytes
 
 from .trace import RowTrace
 
@@ -169,6 +172,14 @@ def tile_targets(tile: Tile, y_true_fine: np.ndarray) -> np.ndarray:
     return out
 
 
+def _by_height(tiles: list[Tile]) -> dict[int, list[int]]:
+    """Tile height -> indices of the tiles of that height (tiles batch by height)."""
+    by_h: dict[int, list[int]] = {}
+    for i, t in enumerate(tiles):
+        by_h.setdefault(t.image.shape[1], []).append(i)
+    return by_h
+
+
 def _build_net(channels: int, oversample: int):
     import torch.nn as nn
 
@@ -227,9 +238,7 @@ class CentreLineModel:
         import torch
 
         out: list = [None] * len(tiles)
-        by_h: dict[int, list[int]] = {}
-        for i, t in enumerate(tiles):
-            by_h.setdefault(t.image.shape[1], []).append(i)
+        by_h = _by_height(tiles)
         with torch.inference_mode():
             for h, idx in sorted(by_h.items()):
                 per = max(1, max_px_per_batch // (h * tiles[idx[0]].image.shape[2]))
@@ -338,9 +347,7 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
 
     if not tiles:
         return {"steps": 0, "seconds": 0.0}
-    by_h: dict[int, list[int]] = {}
-    for i, t in enumerate(tiles):
-        by_h.setdefault(t.image.shape[1], []).append(i)
+    by_h = _by_height(tiles)
     hs = sorted(by_h)
     weight = np.array([len(by_h[h]) * h for h in hs], float)
     weight /= weight.sum()
@@ -498,13 +505,14 @@ def collect_tiles(pages, params: dict | None = None, time_limit_s: float | None 
 
 
 def save_centreline(model: CentreLineModel, folder: str | Path) -> None:
-    """Write ``centreline.npz`` (weights) and ``centreline.json`` (config) to ``folder``."""
+    """Write ``centreline.npz`` (weights) and ``centreline.json`` (config) to ``folder``
+    (each atomically)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "centreline.tmp.npz"
-    np.savez(tmp, **model.state())
-    tmp.replace(folder / "centreline.npz")
-    (folder / "centreline.json").write_text(json.dumps(model.config, indent=2, sort_keys=True))
+    buf = io.BytesIO()
+    np.savez(buf, **model.state())
+    atomic_write_bytes(folder / "centreline.npz", buf.getvalue())
+    atomic_write_bytes(folder / "centreline.json",
+                       json.dumps(model.config, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def load_centreline(folder: str | Path) -> CentreLineModel | None:
