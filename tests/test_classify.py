@@ -190,22 +190,32 @@ def test_time_budget_and_no_records(tmp_path):
     assert clf.config["records_summary"]["not_read_time_budget"] == 1
 
 
+def _wave_record(beats: list[tuple[float, tuple]]) -> np.ndarray:
+    """10 s of 12 leads (gains ``_GAINS``) at ``FS``: for each ``(time_s, waves)`` of ``beats``,
+    Gaussian waves ``(offset_s, sd_s, mV)`` around the beat time."""
+    t = np.arange(int(10 * FS)) / FS
+    sig = np.zeros((t.size, 12))
+    for b, waves in beats:
+        for mu, sd, a in waves:
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+    return sig
+
+
 def _pac_record(rng: np.random.Generator, hr_bpm: float, every: int = 4) -> np.ndarray:
     """Sinus rhythm with a premature atrial beat (inverted, early P wave) every ``every`` beats."""
-    t = np.arange(int(10 * FS)) / FS
     rr = 60.0 / hr_bpm
-    sig = np.zeros((t.size, 12))
+    beats = []
     b, k = 0.3, 0
     while b < 10.0:
         premature = k % every == every - 1
         p_amp = -0.12 if premature else 0.15
-        for mu, sd, a in ((-0.16, 0.02, p_amp), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
-                          (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3)):
-            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        beats.append((b, ((-0.16, 0.02, p_amp), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+                          (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3))))
         k += 1
         nxt_premature = k % every == every - 1
         step = 0.65 if nxt_premature else (1.3 if premature else 1.0)
         b += rr * step * (1 + 0.01 * rng.standard_normal())
+    sig = _wave_record(beats)
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
@@ -266,15 +276,12 @@ def test_fast_af_is_afib_not_tachy(trained):
     assert cfg["af_rule"] == {"rr_cv_np_min": 0.1, "p_corr_np_max": 0.7}
     rng = np.random.default_rng(22)
     t = np.arange(int(10 * FS)) / FS
+    waves = ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.2, 0.04, 0.3))
     beats, b = [], 0.2
     while b < 10.0:
-        beats.append(b)
+        beats.append((b, waves))
         b += 0.5 * rng.uniform(0.6, 1.4)  # about 120/min, irregularly irregular
-    x = np.zeros((t.size, 12))
-    for b in beats:
-        for mu, sd, a in ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25),
-                          (0.2, 0.04, 0.3)):
-            x += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+    x = _wave_record(beats)
     # fibrillatory waves: 4-9 Hz band-limited noise, 0.1 mV
     fw = np.fft.irfft(np.fft.rfft(rng.standard_normal(t.size))
                       * ((np.fft.rfftfreq(t.size, 1 / FS) > 4) & (np.fft.rfftfreq(t.size, 1 / FS) < 9)),
@@ -321,34 +328,32 @@ def test_beats_keep_their_shape_on_a_3x4_page():
 
 def _pvc_record(rng: np.random.Generator, hr_bpm: float = 75.0, every: int = 4) -> np.ndarray:
     """Sinus rhythm with a premature ventricular beat (wide, no P wave) every ``every`` beats."""
-    t = np.arange(int(10 * FS)) / FS
     rr = 60.0 / hr_bpm
-    sig = np.zeros((t.size, 12))
+    beats = []
     b, k = 0.3, 0
     while b < 10.0:
         pvc = k % every == every - 1
-        waves = (((0.0, 0.035, -1.2), (0.09, 0.05, 0.5)) if pvc else
-                 ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
-                  (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3)))
-        for mu, sd, a in waves:
-            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        beats.append((b, ((0.0, 0.035, -1.2), (0.09, 0.05, 0.5)) if pvc else
+                      ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+                       (0.025, 0.008, -0.25), (min(0.30, 0.4 * rr), 0.04, 0.3))))
         k += 1
         step = 0.6 if k % every == every - 1 else (1.4 if pvc else 1.0)
         b += rr * step * (1 + 0.01 * rng.standard_normal())
+    sig = _wave_record(beats)
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
 def _sinus_arrhythmia_record(rng: np.random.Generator) -> np.ndarray:
     """Sinus rhythm whose RR swings +-18 % over 5 beats (respiratory): no beat is ectopic."""
-    t = np.arange(int(10 * FS)) / FS
-    sig = np.zeros((t.size, 12))
+    waves = ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
+             (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))
+    beats = []
     b, k = 0.3, 0
     while b < 10.0:
-        for mu, sd, a in ((-0.16, 0.02, 0.15), (-0.025, 0.008, -0.1), (0.0, 0.010, 1.0),
-                          (0.025, 0.008, -0.25), (0.3, 0.04, 0.3)):
-            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+        beats.append((b, waves))
         k += 1
         b += 0.85 * (1 + 0.18 * np.sin(2 * np.pi * k / 5))
+    sig = _wave_record(beats)
     return sig + 0.01 * rng.standard_normal(sig.shape)
 
 
