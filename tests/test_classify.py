@@ -190,14 +190,16 @@ def test_time_budget_and_no_records(tmp_path):
     assert clf.config["records_summary"]["not_read_time_budget"] == 1
 
 
-def _wave_record(beats: list[tuple[float, tuple]]) -> np.ndarray:
-    """10 s of 12 leads (gains ``_GAINS``) at ``FS``: for each ``(time_s, waves)`` of ``beats``,
-    Gaussian waves ``(offset_s, sd_s, mV)`` around the beat time."""
+def _wave_record(beats: list[tuple]) -> np.ndarray:
+    """10 s of 12 leads at ``FS``: for each ``(time_s, waves)`` or ``(time_s, waves, gains)``
+    of ``beats``, Gaussian waves ``(offset_s, sd_s, mV)`` around the beat time, times the
+    per-lead ``gains`` (default ``_GAINS``)."""
     t = np.arange(int(10 * FS)) / FS
     sig = np.zeros((t.size, 12))
-    for b, waves in beats:
+    for b, waves, *gains in beats:
+        g = gains[0] if gains else _GAINS
         for mu, sd, a in waves:
-            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * _GAINS
+            sig += (a * np.exp(-0.5 * ((t - b - mu) / sd) ** 2))[:, None] * g
     return sig
 
 
@@ -385,3 +387,68 @@ def test_beat_rules_setting():
     Y = np.zeros((12, len(CLASSES)), bool)
     with pytest.raises(ValueError, match="beat_rules"):
         fit_classifier(X, Y, np.arange(12), np.zeros(12, int), params={"beat_rules": "maybe"})
+
+
+def test_pvc_that_looks_normal_on_the_rhythm_strip():
+    """A ventricular beat can keep its shape on lead II and differ on the other leads: the
+    beat is compared on every lead it has, so it is a PVC, on a full record and a page."""
+    from ecgpaper.classify.model import premature_beats
+
+    rng = np.random.default_rng(12)
+    qrs = ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))
+    flipped = -_GAINS
+    flipped[LEADS_12.index("II")] = _GAINS[LEADS_12.index("II")]
+    beats, b, k = [], 0.3, 0
+    while b < 10.0:
+        pvc = k % 4 == 3
+        beats.append((b, qrs, flipped) if pvc else (b, ((-0.16, 0.02, 0.15),) + qrs))
+        k += 1
+        b += 0.8 * (0.6 if k % 4 == 3 else (1.4 if pvc else 1.0))
+    x = _wave_record(beats) + 0.01 * rng.standard_normal((int(10 * FS), 12))
+    for page in (x, mask_3x4(x)):
+        f = extract_features(page, FS, LEADS_12)
+        assert f[FEATURE_NAMES.index("odd_premature")] < 0.85
+        got = {c for c, hit in premature_beats(f[None]).items() if hit[0]}
+        assert got == {"PVC"}, got
+
+
+def test_conduction_features_q_waves_and_terminal_forces():
+    """Inferior Q waves of about 50 ms, and a late R' in V1 with a late S in I and V6 (right
+    bundle branch block), are measured where they are and not elsewhere."""
+    lead = LEADS_12.index
+    inferior = np.isin(np.arange(12), [lead("II"), lead("III"), lead("aVF")])
+    base = ((-0.16, 0.02, 0.15), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))
+    beats = []
+    for b in np.arange(0.4, 9.8, 0.85):
+        beats.append((b, base, np.where(inferior, 0.0, np.abs(_GAINS))))
+        beats.append((b, ((-0.028, 0.012, -0.5),) + base, np.where(inferior, 1.0, 0.0)))
+        late = np.zeros(12)
+        late[[lead("V1"), lead("I"), lead("V6")]] = [0.8, -0.4, -0.4]
+        beats.append((b, ((0.06, 0.012, 1.0),), late))
+    x = _wave_record(beats) + 0.005 * np.random.default_rng(1).standard_normal((int(10 * FS), 12))
+    f = dict(zip(FEATURE_NAMES, extract_features(x, FS, LEADS_12)))
+    for name in ("II", "III", "aVF"):
+        assert f[f"q_ms_{name}"] >= 32, (name, f[f"q_ms_{name}"])
+    for name in ("I", "V2", "V5"):
+        assert f[f"q_ms_{name}"] == 0, (name, f[f"q_ms_{name}"])
+    assert f["term_mv_V1"] > 0.2 and f["term_mv_I"] < -0.1 and f["term_mv_V6"] < -0.1
+    assert f["term_mv_V3"] > -0.1
+    assert f["r_time_ms_V1"] > f["r_time_ms_V3"] + 30
+
+
+def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
+    """The trees' AFIB/AFL call is dropped on a regular rhythm under 100/min."""
+    _, clf = trained
+    assert clf.config["af_trees_veto_regular_slow"] is True
+    rng = np.random.default_rng(31)
+    slow, fast = synth_record("NORM", rng), synth_record("TACHY", rng)
+    saved = dict(clf.thresholds)
+    clf.thresholds["AFIB/AFL"] = 1e-30  # the trees call AF on everything
+    try:
+        assert "AFIB/AFL" not in clf.predict(slow, FS, LEADS_12)
+        assert "AFIB/AFL" in clf.predict(fast, FS, LEADS_12)
+        clf.config["af_trees_veto_regular_slow"] = False
+        assert "AFIB/AFL" in clf.predict(slow, FS, LEADS_12)
+    finally:
+        clf.thresholds.update(saved)
+        clf.config["af_trees_veto_regular_slow"] = True

@@ -30,7 +30,8 @@ _GLOBAL = (
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
 PREMATURE_REL = 0.85
-_PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv")
+_PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv", "term_mv",
+             "r_time_ms", "q_ms")
 
 #: Names of the feature vector, in order.
 FEATURE_NAMES: tuple[str, ...] = _GLOBAL + tuple(
@@ -143,6 +144,70 @@ def _median_row_corr(rows: np.ndarray) -> float:
     return float(np.median(_corr_rows(rows, np.median(rows, axis=0))))
 
 
+def _multilead_qrs_corr(qrs: np.ndarray) -> np.ndarray:
+    """Correlation of each beat's QRS with the median QRS, over the leads it has.
+
+    An ectopic ventricular beat differs from the conducted ones in most leads, though in a
+    single lead it can look much alike; so the beat is compared on every lead where its QRS
+    is finite (each lead centred, the leads concatenated).
+
+    Parameters
+    ----------
+    qrs : ndarray, shape (beats, samples, leads)
+        QRS windows, NaN where a lead is absent.
+
+    Returns
+    -------
+    ndarray, shape (beats,)
+        NaN for a beat with no finite lead.
+
+    Examples
+    --------
+    >>> w = np.sin(np.linspace(0, np.pi, 10))
+    >>> q = np.stack([np.stack([w, -w], 1)] * 3 + [np.stack([w, w], 1)])
+    >>> np.round(_multilead_qrs_corr(q), 2).tolist()
+    [1.0, 1.0, 1.0, 0.0]
+    """
+    fin = np.isfinite(qrs).all(axis=1)  # (beats, leads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmedian(np.where(fin[:, None, :], qrs, np.nan), axis=0)  # (samples, leads)
+        centred = qrs - np.nanmean(qrs, axis=1, keepdims=True)
+    use = fin & np.isfinite(ref).all(axis=0)[None, :]
+    a = np.where(use[:, None, :], centred, 0.0)
+    r = np.where(use[:, None, :], (ref - ref.mean(axis=0))[None], 0.0)
+    a, r = np.nan_to_num(a), np.nan_to_num(r)
+    num = (a * r).sum(axis=(1, 2))
+    den = np.sqrt((a * a).sum(axis=(1, 2)) * (r * r).sum(axis=(1, 2)))
+    out = num / (den + 1e-12)
+    return np.where(use.any(axis=1), out, np.nan)
+
+
+def _initial_q_samples(qrs: np.ndarray, min_mv: float = 0.05) -> float:
+    """Samples of the QRS's initial negative deflection (0 without one; NaN if not finite).
+
+    A Q wave starts the QRS going down (below ``-min_mv`` from the onset before rising above
+    ``+min_mv``) and lasts until the signal is back at the onset level; in a QS complex it
+    lasts the whole QRS.
+
+    Examples
+    --------
+    >>> _initial_q_samples(np.array([0, -0.1, -0.3, -0.1, 0.2, 1.0, 0.2, 0.0]))
+    4.0
+    >>> _initial_q_samples(np.array([0, 0.2, 1.0, 0.2, -0.3, 0.0]))
+    0.0
+    """
+    if not np.isfinite(qrs).all() or qrs.size < 2:
+        return float("nan")
+    d = qrs - qrs[0]
+    down = np.flatnonzero(d < -min_mv)
+    up = np.flatnonzero(d > min_mv)
+    if down.size == 0 or (up.size and up[0] < down[0]):
+        return 0.0
+    back = np.flatnonzero(d[down[0]:] >= 0)
+    return float(down[0] + back[0]) if back.size else float(qrs.size)
+
+
 def align_peaks(strip: np.ndarray, peaks: np.ndarray, pre: int, qrs_on: int, qrs_off: int,
                 fs: float, max_lag_s: float = 0.06, min_corr: float = 0.7) -> np.ndarray:
     """Re-time beats on one lead, on the fiducial point of the lead's median QRS.
@@ -252,8 +317,8 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
     n_fin = np.isfinite(x).sum(axis=0)
     order = [LEADS_12.index(lead) for lead in _STRIP_PREFERENCE]
     best = max(order, key=lambda j: (n_fin[j], -order.index(j)))
-    xb = np.where(np.isfinite(x[:, best]), _filter(fill_nan_hold(x[:, [best]]), fs, 0.5, 40.0)[:, 0],
-                  np.nan)
+    xf = np.where(np.isfinite(x), _filter(fill_nan_hold(x), fs, 0.5, 40.0), np.nan)
+    xb = xf[:, best]
     peaks = d.r_peaks
     if d.median_beat_mv is not None and d.qrs_on is not None:
         peaks = align_peaks(xb, peaks, d.pre, d.qrs_on, d.qrs_off, fs)
@@ -314,8 +379,15 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
     st_mv = m[max(off, j60 - k(0.01)):j60 + k(0.01) + 1].mean(axis=0)
     t_mv = m[d.t_peak] if d.t_peak is not None else np.full(12, np.nan)
     p_mv = m[d.p_peak] if d.p_peak is not None else np.full(12, np.nan)
+    # Conduction: the mean of the last 40 ms of the QRS (the terminal vector: positive in V1
+    # and negative in I/V6 in right bundle branch block), the time from QRS onset to the R
+    # peak (late in the lead facing a blocked ventricle) and the length of the initial
+    # negative deflection (a Q wave of 40 ms or more marks necrosis).
+    term_mv = m[max(on, off - k(0.04)):off + 1].mean(axis=0)
+    r_time_ms = np.where(r_mv > 0, np.argmax(qrs, axis=0) * ms, np.nan)
+    q_ms = np.array([_initial_q_samples(qrs[:, j]) for j in range(12)]) * ms
     per = {"r_mv": r_mv, "s_mv": s_mv, "q_mv": q_mv, "qrs_area_mvms": area, "st_mv": st_mv,
-           "t_mv": t_mv, "p_mv": p_mv}
+           "t_mv": t_mv, "p_mv": p_mv, "term_mv": term_mv, "r_time_ms": r_time_ms, "q_ms": q_ms}
     for name, vals in per.items():
         for j, lead in enumerate(LEADS_12):
             feats[fi[f"{name}_{lead}"]] = vals[j]
@@ -342,7 +414,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         if ok.sum() >= 3:
             b = beats[ok]
             ref = np.nanmedian(b, axis=0)
-            cq = _corr_rows(b[:, on:off + 1], ref[on:off + 1])
+            cq = _multilead_qrs_corr(_beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1])
             feats[fi["qrs_corr_min"]] = cq.min()
             odd = cq < 0.8
             feats[fi["frac_odd_beats"]] = odd.mean()

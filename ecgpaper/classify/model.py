@@ -58,6 +58,8 @@ DEFAULT_PARAMS: dict = {
     "rate_rules": "rule",
     # AFIB/AFL also from the clinical definition of AF (AF_RULE), and no TACHY when it holds
     "af_rule": True,
+    # no AFIB/AFL from the trees on a regular rhythm under 100/min (regular_and_slow)
+    "af_trees_veto_regular_slow": True,
     # PAC/PVC from the measured premature beats (premature_beats): "rule" or "learned"
     "beat_rules": "rule",
 }
@@ -110,6 +112,31 @@ def irregular_without_p(X: np.ndarray, rule: dict[str, float] | None = None) -> 
     pc = X[:, FEATURE_NAMES.index("p_corr_np")]
     with np.errstate(invalid="ignore"):
         return (cv > float(r["rr_cv_np_min"])) & (pc < float(r["p_corr_np_max"]))
+
+
+def regular_and_slow(X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` with a regular rhythm under 100/min (NaN features never qualify).
+
+    Regular: RR coefficient of variation over all beats (``rr_cv``) under the AF rule's
+    ``rr_cv_np_min``; under 100/min: TACHY's bound in :data:`RATE_RULES`.  The trees'
+    AFIB/AFL call is dropped on such rows: what they learn as regular AF is 2:1 atrial
+    flutter, a tachycardia, and on regular slower rhythms their calls were false positives
+    in the PTB-XL cross-validation (``docs/benchmarks/classify.md``).  ``rr_cv_np`` would not
+    do: in AF with few beats, leaving the short intervals out can leave a regular-looking rest.
+
+    Examples
+    --------
+    >>> X = np.full((3, len(FEATURE_NAMES)), np.nan)
+    >>> X[:, FEATURE_NAMES.index("rr_cv")] = [0.02, 0.02, 0.3]
+    >>> X[:, FEATURE_NAMES.index("hr_bpm")] = [80.0, 140.0, 80.0]
+    >>> regular_and_slow(X).tolist()
+    [True, False, False]
+    """
+    X = np.atleast_2d(X)
+    cv = X[:, FEATURE_NAMES.index("rr_cv")]
+    hr = X[:, FEATURE_NAMES.index("hr_bpm")]
+    with np.errstate(invalid="ignore"):
+        return (cv < AF_RULE["rr_cv_np_min"]) & (hr < RATE_RULES["TACHY"][2])
 
 
 #: Classes that :func:`premature_beats` decides when ``beat_rules`` is "rule".
@@ -210,6 +237,8 @@ class Classifier:
             else:
                 p = _sigmoid(predict_raw(self.trees[c], X))
             if c == "AFIB/AFL":
+                if self.config.get("af_trees_veto_regular_slow"):
+                    p = np.where(regular_and_slow(X), 0.0, p)
                 p = np.where(af, 1.0, p)
             elif c == "TACHY":
                 p = np.where(af, 0.0, p)
@@ -491,6 +520,7 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
                   f"cv F {cv_f[c]:.3f}{extra}", flush=True)
     config = {"params": p, "seed": seed, "n_records": n_records, "label_counts": counts,
               "af_rule": dict(AF_RULE) if p["af_rule"] else None,
+              "af_trees_veto_regular_slow": bool(p["af_trees_veto_regular_slow"]),
               "beat_rules": p["beat_rules"],
               "cv_f": cv_f, "rule_f": rule_f, "learned_thresholds": learned_thresholds,
               "classes_in_training": [c for c in CLASSES if counts[c] > 0]}
