@@ -144,45 +144,6 @@ def _median_row_corr(rows: np.ndarray) -> float:
     return float(np.median(_corr_rows(rows, np.median(rows, axis=0))))
 
 
-def _multilead_qrs_corr(qrs: np.ndarray) -> np.ndarray:
-    """Correlation of each beat's QRS with the median QRS, over the leads it has.
-
-    An ectopic ventricular beat differs from the conducted ones in most leads, though in a
-    single lead it can look much alike; so the beat is compared on every lead where its QRS
-    is finite (each lead centred, the leads concatenated).
-
-    Parameters
-    ----------
-    qrs : ndarray, shape (beats, samples, leads)
-        QRS windows, NaN where a lead is absent.
-
-    Returns
-    -------
-    ndarray, shape (beats,)
-        NaN for a beat with no finite lead.
-
-    Examples
-    --------
-    >>> w = np.sin(np.linspace(0, np.pi, 10))
-    >>> q = np.stack([np.stack([w, -w], 1)] * 3 + [np.stack([w, w], 1)])
-    >>> np.round(_multilead_qrs_corr(q), 2).tolist()
-    [1.0, 1.0, 1.0, 0.0]
-    """
-    fin = np.isfinite(qrs).all(axis=1)  # (beats, leads)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ref = np.nanmedian(np.where(fin[:, None, :], qrs, np.nan), axis=0)  # (samples, leads)
-        centred = qrs - np.nanmean(qrs, axis=1, keepdims=True)
-    use = fin & np.isfinite(ref).all(axis=0)[None, :]
-    a = np.where(use[:, None, :], centred, 0.0)
-    r = np.where(use[:, None, :], (ref - ref.mean(axis=0))[None], 0.0)
-    a, r = np.nan_to_num(a), np.nan_to_num(r)
-    num = (a * r).sum(axis=(1, 2))
-    den = np.sqrt((a * a).sum(axis=(1, 2)) * (r * r).sum(axis=(1, 2)))
-    out = num / (den + 1e-12)
-    return np.where(use.any(axis=1), out, np.nan)
-
-
 def _initial_q_samples(qrs: np.ndarray, min_mv: float = 0.05) -> float:
     """Samples of the QRS's initial negative deflection (0 without one; NaN if not finite).
 
@@ -317,8 +278,8 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
     n_fin = np.isfinite(x).sum(axis=0)
     order = [LEADS_12.index(lead) for lead in _STRIP_PREFERENCE]
     best = max(order, key=lambda j: (n_fin[j], -order.index(j)))
-    xf = np.where(np.isfinite(x), _filter(fill_nan_hold(x), fs, 0.5, 40.0), np.nan)
-    xb = xf[:, best]
+    xb = np.where(np.isfinite(x[:, best]), _filter(fill_nan_hold(x[:, [best]]), fs, 0.5, 40.0)[:, 0],
+                  np.nan)
     peaks = d.r_peaks
     if d.median_beat_mv is not None and d.qrs_on is not None:
         peaks = align_peaks(xb, peaks, d.pre, d.qrs_on, d.qrs_off, fs)
@@ -414,7 +375,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         if ok.sum() >= 3:
             b = beats[ok]
             ref = np.nanmedian(b, axis=0)
-            cq = _multilead_qrs_corr(_beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1])
+            cq = _corr_rows(b[:, on:off + 1], ref[on:off + 1])
             feats[fi["qrs_corr_min"]] = cq.min()
             odd = cq < 0.8
             feats[fi["frac_odd_beats"]] = odd.mean()
