@@ -390,8 +390,9 @@ def test_beat_rules_setting():
 
 
 def test_conduction_features_q_waves_and_terminal_forces():
-    """Inferior Q waves of about 50 ms, and a late R' in V1 with a late S in I and V6 (right
-    bundle branch block), are measured where they are and not elsewhere."""
+    """Inferior Q waves (a dip of 0.5 mV, 12 ms s.d., just before the R), and a late R' in V1
+    with a late S in I and V6 (right bundle branch block), are measured where they are and
+    not elsewhere."""
     lead = LEADS_12.index
     inferior = np.isin(np.arange(12), [lead("II"), lead("III"), lead("aVF")])
     base = ((-0.16, 0.02, 0.15), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))

@@ -120,8 +120,8 @@ def regular_and_slow(X: np.ndarray) -> np.ndarray:
     Regular: RR coefficient of variation over all beats (``rr_cv``) under the AF rule's
     ``rr_cv_np_min``; under 100/min: TACHY's bound in :data:`RATE_RULES`.  The trees'
     AFIB/AFL call is dropped on such rows: what they learn as regular AF is 2:1 atrial
-    flutter, a tachycardia, and on regular slower rhythms their calls were false positives
-    in the PTB-XL cross-validation (``docs/benchmarks/classify.md``).  ``rr_cv_np`` would not
+    flutter, a tachycardia, and none of their calls on regular slower rhythms was right in
+    the PTB-XL cross-validation (``docs/benchmarks/classify.md``).  ``rr_cv_np`` would not
     do: in AF with few beats, leaving the short intervals out can leave a regular-looking rest.
 
     Examples
