@@ -430,3 +430,43 @@ def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
     finally:
         clf.thresholds.update(saved)
         clf.config["af_trees_veto_regular_slow"] = True
+
+
+def _ectopic_record(rng: np.random.Generator, flip: tuple[str, ...], p_wave: bool,
+                    pause: float) -> np.ndarray:
+    """Sinus rhythm at 75/min with an early beat (RR x 0.6) every 4 beats, followed by a pause
+    of RR x ``pause``, whose QRS is that of the sinus beats except in the leads ``flip``
+    (inverted there), with an inverted early P wave when ``p_wave``."""
+    qrs = ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))
+    gains = _GAINS.copy()
+    gains[[LEADS_12.index(name) for name in flip]] *= -1
+    beats, b, k = [], 0.3, 0
+    while b < 10.0:
+        early = k % 4 == 3
+        if early:
+            beats.append((b, qrs, gains))
+            if p_wave:
+                beats.append((b, ((-0.16, 0.02, -0.12),)))
+        else:
+            beats.append((b, ((-0.16, 0.02, 0.15),) + qrs))
+        k += 1
+        b += 0.8 * (0.6 if k % 4 == 3 else (pause if early else 1.0))
+    return _wave_record(beats) + 0.01 * rng.standard_normal((int(10 * FS), 12))
+
+
+def test_ventricular_beats_on_every_lead_with_a_compensatory_pause():
+    """An early beat that keeps its QRS on lead II but not on the other leads is a PVC when
+    its pause is fully compensatory; one that changes only in V1-V3 and resets the sinus node
+    (shorter pause) is an aberrantly conducted PAC. Full records and 3x4 pages."""
+    from ecgpaper.classify.model import premature_beats
+
+    rng = np.random.default_rng(12)
+    others = tuple(name for name in LEADS_12 if name != "II")
+    records = {"PVC": _ectopic_record(rng, others, p_wave=False, pause=1.4),
+               "PAC": _ectopic_record(rng, ("V1", "V2", "V3"), p_wave=True, pause=1.2)}
+    for label, x in records.items():
+        for page in (x, mask_3x4(x)):
+            f = extract_features(page, FS, LEADS_12)
+            assert f[FEATURE_NAMES.index("odd_premature")] == 1.0  # normal on lead II
+            got = {c for c, hit in premature_beats(f[None]).items() if hit[0]}
+            assert got == {label}, (label, got)

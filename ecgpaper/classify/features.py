@@ -25,7 +25,7 @@ _GLOBAL = (
     "t_amp_mv", "p_corr", "qrs_corr_min", "frac_odd_beats", "odd_amp_rel", "odd_premature",
     "axis_deg", "sokolow_mv", "cornell_mv", "qrs_amp_sum_mv", "st_dev_max_mv", "st_dev_min_mv",
     "t_neg_count", "n_leads", "hf_resid_rel", "drr_frac", "p_strip_mv", "rr_cv_np", "p_corr_np",
-    "frac_premature_abrupt",
+    "frac_premature_abrupt", "vent_premature",
 )
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
@@ -142,6 +142,45 @@ def _median_row_corr(rows: np.ndarray) -> float:
     if rows.shape[0] < 3:
         return float("nan")
     return float(np.median(_corr_rows(rows, np.median(rows, axis=0))))
+
+
+def _multilead_qrs_corr(qrs: np.ndarray) -> np.ndarray:
+    """Correlation of each beat's QRS with the median QRS, over the leads it has.
+
+    An ectopic ventricular beat differs from the conducted ones in most leads, though in a
+    single lead it can look much alike; so the beat is compared on every lead where its QRS
+    is finite (each lead centred, the leads concatenated).
+
+    Parameters
+    ----------
+    qrs : ndarray, shape (beats, samples, leads)
+        QRS windows, NaN where a lead is absent.
+
+    Returns
+    -------
+    ndarray, shape (beats,)
+        NaN for a beat with no finite lead.
+
+    Examples
+    --------
+    >>> w = np.sin(np.linspace(0, np.pi, 10))
+    >>> q = np.stack([np.stack([w, -w], 1)] * 3 + [np.stack([w, w], 1)])
+    >>> np.round(_multilead_qrs_corr(q), 2).tolist()
+    [1.0, 1.0, 1.0, 0.0]
+    """
+    fin = np.isfinite(qrs).all(axis=1)  # (beats, leads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmedian(np.where(fin[:, None, :], qrs, np.nan), axis=0)  # (samples, leads)
+        centred = qrs - np.nanmean(qrs, axis=1, keepdims=True)
+    use = fin & np.isfinite(ref).all(axis=0)[None, :]
+    a = np.where(use[:, None, :], centred, 0.0)
+    r = np.where(use[:, None, :], (ref - ref.mean(axis=0))[None], 0.0)
+    a, r = np.nan_to_num(a), np.nan_to_num(r)
+    num = (a * r).sum(axis=(1, 2))
+    den = np.sqrt((a * a).sum(axis=(1, 2)) * (r * r).sum(axis=(1, 2)))
+    out = num / (den + 1e-12)
+    return np.where(use.any(axis=1), out, np.nan)
 
 
 def _initial_q_samples(qrs: np.ndarray, min_mv: float = 0.05) -> float:
@@ -386,6 +425,21 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
                 feats[fi["odd_premature"]] = np.nanmin(rr_prev[odd]) / feats[fi["rr_ms"]]
             else:
                 feats[fi["odd_premature"]] = 1.0
+            # Ventricular beats: of another shape on the strip, or on the other leads with a
+            # full compensatory pause (the RR before and after add up to two RR, at least
+            # 95 %: the sinus node was not reset). A ventricular beat can keep its shape on
+            # lead II; an aberrantly conducted PAC changes its shape in V1-V3 but resets the
+            # sinus node, so its pause is shorter.
+            xf = np.where(np.isfinite(x), _filter(fill_nan_hold(x), fs, 0.5, 40.0), np.nan)
+            ml = _multilead_qrs_corr(_beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1])
+            rr_next = np.r_[np.diff(peaks), np.nan][ok] * ms
+            with np.errstate(invalid="ignore"):
+                comp = (rr_prev + rr_next) / (2.0 * feats[fi["rr_ms"]])
+                vent = odd | ((ml < 0.8) & (comp >= 0.95))
+            if vent.any() and np.isfinite(rr_prev[vent]).any():
+                feats[fi["vent_premature"]] = np.nanmin(rr_prev[vent]) / feats[fi["rr_ms"]]
+            else:
+                feats[fi["vent_premature"]] = 1.0
             # P-wave window consistency across beats (absent/irregular in AF).
             ps, pe = max(0, on - k(0.25)), on - k(0.03)
             pw = b[:, ps:pe]

@@ -82,7 +82,8 @@ AF_RULE: dict[str, float] = {"rr_cv_np_min": 0.10, "p_corr_np_max": 0.70}
 #: Features used by :data:`AF_RULE` and :func:`premature_beats` only; the trees do not see
 #: them (in the PTB-XL cross-validation the first two only added noise to the trees'
 #: AFIB/AFL, 0.757 -> 0.703).
-RULE_ONLY_FEATURES: tuple[str, ...] = ("rr_cv_np", "p_corr_np", "frac_premature_abrupt")
+RULE_ONLY_FEATURES: tuple[str, ...] = ("rr_cv_np", "p_corr_np", "frac_premature_abrupt",
+                                       "vent_premature")
 
 
 def irregular_without_p(X: np.ndarray, rule: dict[str, float] | None = None) -> np.ndarray:
@@ -147,16 +148,17 @@ _BEAT_RULE_METHODS = ("rule", "learned")
 def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """PAC and PVC by their definition, from the beat measures on the rhythm strip.
 
-    A beat is premature when its RR interval is under 85 % of the median RR, and of another
-    shape when its QRS correlates under 0.8 with the median QRS; ``odd_premature`` is the
-    shortest RR before such a beat over the median.  ``frac_premature_abrupt`` counts the
-    premature beats whose RR is also under 85 % of the RR before it: an ectopic beat comes
-    suddenly, while sinus arrhythmia shortens the RR over several beats.
+    A beat is premature when its RR interval is under 85 % of the median RR.  It is
+    ventricular when its QRS correlates under 0.8 with the median QRS on the rhythm strip,
+    or on all the leads it has while its pause is fully compensatory (RR before plus RR
+    after at least 95 % of two median RR); ``vent_premature`` is the shortest RR before such
+    a beat over the median.  ``frac_premature_abrupt`` counts the premature beats whose RR
+    is also under 85 % of the RR before it: an ectopic beat comes suddenly, while sinus
+    arrhythmia shortens the RR over several beats.
 
-    - PVC: a beat of another shape comes early (``odd_premature`` < 0.85).
-    - PAC: a beat comes early and abruptly (``frac_premature_abrupt`` > 0) and no beat of
-      another shape comes early (the early beats are conducted normally).  A record with
-      both gets PVC only.
+    - PVC: a ventricular beat comes early (``vent_premature`` < 0.85).
+    - PAC: a beat comes early and abruptly (``frac_premature_abrupt`` > 0) and no
+      ventricular beat comes early.  A record with both gets PVC only.
 
     Neither is emitted when ``af`` holds (irregular RR in AF is not ectopy).  NaN
     features never meet a rule.
@@ -176,7 +178,7 @@ def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np
     --------
     >>> X = np.full((3, len(FEATURE_NAMES)), np.nan)
     >>> X[:, FEATURE_NAMES.index("frac_premature_abrupt")] = [0.1, 0.1, 0.0]
-    >>> X[:, FEATURE_NAMES.index("odd_premature")] = [1.0, 0.6, 1.0]
+    >>> X[:, FEATURE_NAMES.index("vent_premature")] = [1.0, 0.6, 1.0]
     >>> {k: v.tolist() for k, v in premature_beats(X).items()}
     {'PAC': [True, False, False], 'PVC': [False, True, False]}
     """
@@ -184,7 +186,7 @@ def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np
     not_af = np.ones(X.shape[0], bool) if af is None else ~np.asarray(af, bool)
     with np.errstate(invalid="ignore"):
         early = X[:, FEATURE_NAMES.index("frac_premature_abrupt")] > 0
-        odd_early = X[:, FEATURE_NAMES.index("odd_premature")] < PREMATURE_REL
+        odd_early = X[:, FEATURE_NAMES.index("vent_premature")] < PREMATURE_REL
     return {"PAC": early & ~odd_early & not_af, "PVC": odd_early & not_af}
 
 
