@@ -421,25 +421,23 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
             amp = np.ptp(b[:, on:off + 1], axis=1)
             feats[fi["odd_amp_rel"]] = amp.max() / (np.median(amp) + 1e-6)
             rr_prev = np.r_[np.nan, np.diff(peaks)][ok] * ms
-            if odd.any() and np.isfinite(rr_prev[odd]).any():
-                feats[fi["odd_premature"]] = np.nanmin(rr_prev[odd]) / feats[fi["rr_ms"]]
-            else:
-                feats[fi["odd_premature"]] = 1.0
+            # shortest RR before one of the beats ``sel``, over the median RR (1 without one)
+            prematurity = lambda sel: (  # noqa: E731
+                np.nanmin(rr_prev[sel]) / feats[fi["rr_ms"]]
+                if sel.any() and np.isfinite(rr_prev[sel]).any() else 1.0)
+            feats[fi["odd_premature"]] = prematurity(odd)
             # Ventricular beats: of another shape on the strip, or on the other leads with a
             # full compensatory pause (the RR before and after add up to two RR, at least
             # 95 %: the sinus node was not reset). A ventricular beat can keep its shape on
             # lead II; an aberrantly conducted PAC changes its shape in V1-V3 but resets the
             # sinus node, so its pause is shorter.
             xf = np.where(np.isfinite(x), _filter(fill_nan_hold(x), fs, 0.5, 40.0), np.nan)
-            ml = _multilead_qrs_corr(_beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1])
+            all_leads = _beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1]
             rr_next = np.r_[np.diff(peaks), np.nan][ok] * ms
             with np.errstate(invalid="ignore"):
                 comp = (rr_prev + rr_next) / (2.0 * feats[fi["rr_ms"]])
-                vent = odd | ((ml < 0.8) & (comp >= 0.95))
-            if vent.any() and np.isfinite(rr_prev[vent]).any():
-                feats[fi["vent_premature"]] = np.nanmin(rr_prev[vent]) / feats[fi["rr_ms"]]
-            else:
-                feats[fi["vent_premature"]] = 1.0
+                vent = odd | ((_multilead_qrs_corr(all_leads) < 0.8) & (comp >= 0.95))
+            feats[fi["vent_premature"]] = prematurity(vent)
             # P-wave window consistency across beats (absent/irregular in AF).
             ps, pe = max(0, on - k(0.25)), on - k(0.03)
             pw = b[:, ps:pe]

@@ -186,8 +186,8 @@ def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np
     not_af = np.ones(X.shape[0], bool) if af is None else ~np.asarray(af, bool)
     with np.errstate(invalid="ignore"):
         early = X[:, FEATURE_NAMES.index("frac_premature_abrupt")] > 0
-        odd_early = X[:, FEATURE_NAMES.index("vent_premature")] < PREMATURE_REL
-    return {"PAC": early & ~odd_early & not_af, "PVC": odd_early & not_af}
+        vent_early = X[:, FEATURE_NAMES.index("vent_premature")] < PREMATURE_REL
+    return {"PAC": early & ~vent_early & not_af, "PVC": vent_early & not_af}
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
