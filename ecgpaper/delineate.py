@@ -253,6 +253,9 @@ class Delineation:
         Root-sum-square amplitude of the P and T waves over leads (NaN if none).
     n_beats_lead : ndarray of int, shape (leads,)
         Beats that contributed to each lead's median beat.
+    filtered_mv : ndarray, shape (n, leads) or None
+        The signal band-passed 0.5-40 Hz (NaN where the input is), from which the median
+        beat is taken; None when no beat was found.
     """
 
     fs_hz: float
@@ -268,6 +271,7 @@ class Delineation:
     p_amp_mv: float = float("nan")
     t_amp_mv: float = float("nan")
     n_beats_lead: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    filtered_mv: np.ndarray | None = None
 
 
 def _tangent_end(curve: np.ndarray, peak: int, stop: int, base: float) -> int | None:
@@ -359,6 +363,7 @@ def delineate(signal_mv: np.ndarray, fs_hz: float) -> Delineation:
     finite = np.isfinite(x)
     lp = min(40.0, 0.4 * fs_hz)
     xf = np.where(finite, _filter(fill_nan_hold(x), fs_hz, 0.5, lp), np.nan)
+    out.filtered_mv = xf
     if r_peaks.size >= 2:
         rr_s = float(np.median(np.diff(r_peaks))) / fs_hz
     else:

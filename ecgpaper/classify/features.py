@@ -14,7 +14,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from ecgpaper.constants import LEADS_12, canonical_lead_name
-from ecgpaper.delineate import _filter, delineate, fill_nan_hold
+from ecgpaper.delineate import delineate, fill_nan_hold
 
 #: Sampling rate the features are computed at.
 WORK_FS_HZ: float = 250.0
@@ -317,11 +317,10 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
     n_fin = np.isfinite(x).sum(axis=0)
     order = [LEADS_12.index(lead) for lead in _STRIP_PREFERENCE]
     best = max(order, key=lambda j: (n_fin[j], -order.index(j)))
-    xb = np.where(np.isfinite(x[:, best]), _filter(fill_nan_hold(x[:, [best]]), fs, 0.5, 40.0)[:, 0],
-                  np.nan)
+    xf = d.filtered_mv  # all leads band-passed 0.5-40 Hz, NaN kept (None without beats)
     peaks = d.r_peaks
     if d.median_beat_mv is not None and d.qrs_on is not None:
-        peaks = align_peaks(xb, peaks, d.pre, d.qrs_on, d.qrs_off, fs)
+        peaks = align_peaks(xf[:, best], peaks, d.pre, d.qrs_on, d.qrs_off, fs)
     feats[fi["n_beats"]] = peaks.size
     ms = 1000.0 / fs
     if peaks.size >= 3:
@@ -408,6 +407,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         feats[fi["t_neg_count"]] = np.nansum(t_mv < -0.1) if d.t_peak is not None else np.nan
 
     # Beat-by-beat morphology on the rhythm strip (xb).
+    xb = xf[:, best]
     if peaks.size >= 3:
         beats = _beats_matrix(xb, peaks, pre, m.shape[0] - pre)  # (beats, win)
         ok = np.isfinite(beats[:, on:off + 1]).all(axis=1)
@@ -431,7 +431,6 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
             # 95 %: the sinus node was not reset). A ventricular beat can keep its shape on
             # lead II; an aberrantly conducted PAC changes its shape in V1-V3 but resets the
             # sinus node, so its pause is shorter.
-            xf = np.where(np.isfinite(x), _filter(fill_nan_hold(x), fs, 0.5, 40.0), np.nan)
             all_leads = _beats_matrix(xf, peaks[ok], pre, m.shape[0] - pre)[:, on:off + 1]
             rr_next = np.r_[np.diff(peaks), np.nan][ok] * ms
             with np.errstate(invalid="ignore"):
