@@ -415,18 +415,26 @@ def test_conduction_features_q_waves_and_terminal_forces():
 
 
 def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
-    """The trees' AFIB/AFL call is dropped on a regular rhythm under 100/min."""
+    """The trees' AFIB/AFL call is dropped on a regular rhythm under 100/min, and on one that
+    is regular apart from ectopic beats and has consistent P waves; not in AF."""
     _, clf = trained
     assert clf.config["af_trees_veto_regular_slow"] is True
     rng = np.random.default_rng(31)
     slow, fast = synth_record("NORM", rng), synth_record("TACHY", rng)
+    ectopic = _ectopic_record(rng, tuple(LEADS_12), p_wave=False, pause=1.4)  # PVC every 4 beats
+    af = synth_record("AFIB/AFL", rng)
+    f = extract_features(ectopic, FS, LEADS_12)
+    assert f[FEATURE_NAMES.index("rr_cv")] > 0.1 and f[FEATURE_NAMES.index("hr_bpm")] < 100
     saved = dict(clf.thresholds)
     clf.thresholds["AFIB/AFL"] = 1e-30  # the trees call AF on everything
     try:
-        assert "AFIB/AFL" not in clf.predict(slow, FS, LEADS_12)
-        assert "AFIB/AFL" in clf.predict(fast, FS, LEADS_12)
+        for x in (slow, ectopic, mask_3x4(ectopic)):
+            assert "AFIB/AFL" not in clf.predict(x, FS, LEADS_12)
+        for x in (fast, af, mask_3x4(af)):
+            assert "AFIB/AFL" in clf.predict(x, FS, LEADS_12)
         clf.config["af_trees_veto_regular_slow"] = False
-        assert "AFIB/AFL" in clf.predict(slow, FS, LEADS_12)
+        for x in (slow, ectopic):
+            assert "AFIB/AFL" in clf.predict(x, FS, LEADS_12)
     finally:
         clf.thresholds.update(saved)
         clf.config["af_trees_veto_regular_slow"] = True
