@@ -389,6 +389,27 @@ def test_beat_rules_setting():
         fit_classifier(X, Y, np.arange(12), np.zeros(12, int), params={"beat_rules": "maybe"})
 
 
+def test_af_threshold_is_chosen_for_the_decision_with_the_rule():
+    """When the AF rule finds every AF record and the other features are noise, the AF
+    threshold is chosen with the rule applied: its cross-validated F is 1."""
+    from ecgpaper.classify.model import fit_classifier
+
+    rng = np.random.default_rng(5)
+    n = 60
+    X = rng.standard_normal((n, len(FEATURE_NAMES)))
+    Y = np.zeros((n, len(CLASSES)), bool)
+    af = np.arange(n) % 3 == 0
+    Y[af, CLASSES.index("AFIB/AFL")] = True
+    Y[~af, CLASSES.index("NORM")] = True
+    # only the rule-only features tell AF apart (the trees never see them)
+    X[:, FEATURE_NAMES.index("rr_cv_np")] = np.where(af, 0.25, 0.03)
+    X[:, FEATURE_NAMES.index("p_corr_np")] = np.where(af, 0.2, 0.95)
+    X[:, FEATURE_NAMES.index("hr_bpm")] = 120.0  # no veto
+    clf = fit_classifier(X, Y, np.arange(n), np.zeros(n, int))
+    assert clf.config["cv_f"]["AFIB/AFL"] == 1.0
+    assert ["AFIB/AFL" in labels for labels in clf.predict_features(X)] == af.tolist()
+
+
 def test_conduction_features_q_waves_and_terminal_forces():
     """Inferior Q waves (a dip of 0.5 mV, 12 ms s.d., just before the R), and a late R' in V1
     with a late S in I and V6 (right bundle branch block), are measured where they are and

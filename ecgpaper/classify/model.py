@@ -462,6 +462,10 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
                    deadline: float | None = None) -> Classifier:
     """Fit per-class trees and F-optimal thresholds on feature rows.
 
+    Each threshold maximises F over the out-of-fold predictions of the masked views; that
+    of AFIB/AFL over the decision :meth:`Classifier.predict_proba_features` makes, with the
+    veto (:func:`regular_and_slow`) and the rule (:func:`irregular_without_p`) applied.
+
     Parameters
     ----------
     X : ndarray, shape (n_rows, n_features)
@@ -506,6 +510,14 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
                 continue
             fold_trees = _fit(X[~te], Y[~te][:, cols], p)
             oof[te] = np.stack([_sigmoid(predict_raw(t, X[te])) for t in fold_trees], axis=1)
+        if "AFIB/AFL" in classes:
+            # the AF threshold is chosen for the decision made: veto and rule applied
+            j = classes.index("AFIB/AFL")
+            seen = np.isfinite(oof[:, j])
+            if p["af_trees_veto_regular_slow"]:
+                oof[seen & regular_and_slow(X), j] = 0.0
+            if p["af_rule"]:
+                oof[seen & irregular_without_p(X), j] = 1.0
         for j, c in enumerate(classes):
             ok = sel & np.isfinite(oof[:, j])
             y = Y[ok, cols[j]]
