@@ -45,7 +45,7 @@ DEFAULT_PARAMS: dict = {
     # (strength, mask) of each augmented view of a training record
     "views": [[1.0, True], [1.5, True], [0.5, False]],
     "min_positives": 3,
-    "cv_folds": 3,
+    "cv_folds": 5,
     "max_iter": 60,
     "learning_rate": 0.1,
     "max_depth": 3,
