@@ -115,10 +115,10 @@ def irregular_without_p(X: np.ndarray, rule: dict[str, float] | None = None) -> 
         return (cv > float(r["rr_cv_np_min"])) & (pc < float(r["p_corr_np_max"]))
 
 
-#: P waves count as consistent (sinus) in :func:`regular_and_slow` from this median P-window
-#: correlation of the non-premature beats (``p_corr_np``) up.  In the PTB-XL subset 86 % of
-#: the NORM records reach it; the AF records that do are all atrial flutter, and AF
-#: records reach 0.8 (coarse fibrillatory waves), hence a bound above the AF rule's 0.70.
+#: Median P-window correlation of the non-premature beats (``p_corr_np``) from which
+#: :func:`regular_and_slow` counts the P waves as consistent (sinus).  In the PTB-XL subset
+#: 86 % of the NORM records reach it, and of the AF records only atrial flutter; AF with
+#: coarse fibrillatory waves reaches 0.8, hence a bound above the AF rule's 0.70.
 SINUS_P_CORR_MIN = 0.9
 
 
