@@ -207,6 +207,14 @@ def premature_beats(X: np.ndarray, af: np.ndarray | None = None) -> dict[str, np
     return {"PAC": early & ~vent_early & not_af, "PVC": vent_early & not_af}
 
 
+def _af_decision(p: np.ndarray, X: np.ndarray, veto: bool, af: np.ndarray) -> np.ndarray:
+    """AFIB/AFL probabilities of the trees as prediction uses them: 0 on rows vetoed by
+    :func:`regular_and_slow` (when ``veto``), 1 on rows in ``af`` (the AF rule)."""
+    if veto:
+        p = np.where(regular_and_slow(X), 0.0, p)
+    return np.where(af, 1.0, p)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
@@ -256,9 +264,7 @@ class Classifier:
             else:
                 p = _sigmoid(predict_raw(self.trees[c], X))
             if c == "AFIB/AFL":
-                if self.config.get("af_trees_veto_regular_slow"):
-                    p = np.where(regular_and_slow(X), 0.0, p)
-                p = np.where(af, 1.0, p)
+                p = _af_decision(p, X, bool(self.config.get("af_trees_veto_regular_slow")), af)
             elif c == "TACHY":
                 p = np.where(af, 0.0, p)
             cols.append(p)
@@ -514,10 +520,9 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
             # the AF threshold is chosen for the decision made: veto and rule applied
             j = classes.index("AFIB/AFL")
             seen = np.isfinite(oof[:, j])
-            if p["af_trees_veto_regular_slow"]:
-                oof[seen & regular_and_slow(X), j] = 0.0
-            if p["af_rule"]:
-                oof[seen & irregular_without_p(X), j] = 1.0
+            af = irregular_without_p(X[seen]) if p["af_rule"] else np.zeros(seen.sum(), bool)
+            oof[seen, j] = _af_decision(oof[seen, j], X[seen], p["af_trees_veto_regular_slow"],
+                                        af)
         for j, c in enumerate(classes):
             ok = sel & np.isfinite(oof[:, j])
             y = Y[ok, cols[j]]
