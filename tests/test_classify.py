@@ -230,8 +230,11 @@ def test_rr_irregularity_without_premature_beats():
     pacs[[3, 9]] *= 0.65  # premature beats ...
     pacs[[4, 10]] *= 1.3  # ... and their pauses
     af = 600.0 * rng.uniform(0.6, 1.4, 16)
+    bigeminy = np.resize([0.6, 1.2], 15) * sinus[:15]  # every interval touches a PAC
     assert np.std(pacs) / np.mean(pacs) > 0.1
     assert rr_cv_without_premature(pacs) < 0.03
+    for rr in (bigeminy, bigeminy[1:]):  # the median on the long or the short intervals
+        assert rr_cv_without_premature(rr) < 0.03
     assert rr_cv_without_premature(af) > 0.1  # the AF rule's bound
     assert np.isnan(rr_cv_without_premature(np.array([600.0, 610.0])))
 
@@ -437,19 +440,21 @@ def test_conduction_features_q_waves_and_terminal_forces():
 
 def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
     """The trees' AFIB/AFL call is dropped on a regular rhythm under 100/min, and on one that
-    is regular apart from ectopic beats and has consistent P waves; not in AF."""
+    is regular apart from ectopic beats (bigeminy too) and has consistent P waves; not in
+    AF."""
     _, clf = trained
     assert clf.config["af_trees_veto_regular_slow"] is True
     rng = np.random.default_rng(31)
     slow, fast = synth_record("NORM", rng), synth_record("TACHY", rng)
     ectopic = _ectopic_record(rng, tuple(LEADS_12), p_wave=False, pause=1.4)  # PVC every 4 beats
+    bigeminy = _ectopic_record(rng, ("V1", "V2", "V3"), p_wave=True, pause=1.2, every=2)
     af = synth_record("AFIB/AFL", rng)
     f = extract_features(ectopic, FS, LEADS_12)
     assert f[FEATURE_NAMES.index("rr_cv")] > 0.1 and f[FEATURE_NAMES.index("hr_bpm")] < 100
     saved = dict(clf.thresholds)
     clf.thresholds["AFIB/AFL"] = 1e-30  # the trees call AF on everything
     try:
-        for x in (slow, ectopic, mask_3x4(ectopic)):
+        for x in (slow, ectopic, mask_3x4(ectopic), bigeminy, mask_3x4(bigeminy)):
             assert "AFIB/AFL" not in clf.predict(x, FS, LEADS_12)
         for x in (fast, af, mask_3x4(af)):
             assert "AFIB/AFL" in clf.predict(x, FS, LEADS_12)
@@ -462,16 +467,17 @@ def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
 
 
 def _ectopic_record(rng: np.random.Generator, flip: tuple[str, ...], p_wave: bool,
-                    pause: float) -> np.ndarray:
-    """Sinus rhythm at 75/min with an early beat (RR x 0.6) every 4 beats, followed by a pause
-    of RR x ``pause``, whose QRS is that of the sinus beats except in the leads ``flip``
-    (inverted there), with an inverted early P wave when ``p_wave``."""
+                    pause: float, every: int = 4, start_s: float = 0.3) -> np.ndarray:
+    """Sinus rhythm at 75/min with an early beat (RR x 0.6) every ``every`` beats (2:
+    bigeminy), followed by a pause of RR x ``pause``, whose QRS is that of the sinus beats
+    except in the leads ``flip`` (inverted there), with an inverted early P wave when
+    ``p_wave``; the first beat at ``start_s``."""
     qrs = ((-0.025, 0.008, -0.1), (0.0, 0.010, 1.0), (0.025, 0.008, -0.25), (0.3, 0.04, 0.3))
     gains = _GAINS.copy()
     gains[[LEADS_12.index(name) for name in flip]] *= -1
-    beats, b, k = [], 0.3, 0
+    beats, b, k = [], start_s, 0
     while b < 10.0:
-        early = k % 4 == 3
+        early = k % every == every - 1
         if early:
             beats.append((b, qrs, gains))
             if p_wave:
@@ -479,8 +485,24 @@ def _ectopic_record(rng: np.random.Generator, flip: tuple[str, ...], p_wave: boo
         else:
             beats.append((b, ((-0.16, 0.02, 0.15),) + qrs))
         k += 1
-        b += 0.8 * (0.6 if k % 4 == 3 else (pause if early else 1.0))
+        b += 0.8 * (0.6 if k % every == every - 1 else (pause if early else 1.0))
     return _wave_record(beats) + 0.01 * rng.standard_normal((int(10 * FS), 12))
+
+
+@pytest.mark.parametrize("start_s", [0.3, 0.9])
+def test_bigeminy_rate_and_premature_beats(start_s):
+    """In bigeminy the rate counts every beat and half the beats are premature, whether the
+    strip has more short or more long intervals; the rhythm is regular apart from them."""
+    rng = np.random.default_rng(13)
+    x = _ectopic_record(rng, ("V1", "V2", "V3"), p_wave=True, pause=1.2, every=2,
+                        start_s=start_s)
+    for page in (x, mask_3x4(x)):
+        f = extract_features(page, FS, LEADS_12)
+        get = lambda name: f[FEATURE_NAMES.index(name)]  # noqa: E731
+        rate = 60.0 / (0.8 * (0.6 + 1.2) / 2)  # one short and one long cycle per two beats
+        assert abs(get("hr_bpm") - rate) < 0.05 * rate
+        assert 0.4 <= get("frac_premature") <= 0.6
+        assert get("rr_cv") > 0.3 and get("rr_cv_np") < 0.05
 
 
 def test_ventricular_beats_on_every_lead_with_a_compensatory_pause():

@@ -30,6 +30,12 @@ _GLOBAL = (
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
 PREMATURE_REL = 0.85
+#: Bigeminal when the odd and the even RR intervals each vary less than this
+#: (:func:`bigeminy_cv`), the AF rule's bound on ``rr_cv_np``.
+BIGEMINY_CV_MAX = 0.10
+#: Premature intervals followed by a pause that :func:`bigeminy_cv` needs (with 3, 2 % of
+#: random AF-like intervals looked bigeminal; with 4, under 1 %).
+BIGEMINY_MIN_PAIRS = 4
 _PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv", "term_mv",
              "r_time_ms", "q_ms")
 
@@ -94,7 +100,9 @@ def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
     A premature beat (an interval shorter than :data:`PREMATURE_REL` times the median)
     and the pause after it are left out, so that isolated PACs/PVCs in an otherwise
     regular rhythm do not count as irregularity, while atrial fibrillation, irregular
-    between any two beats, stays irregular.
+    between any two beats, stays irregular.  Bigeminy, where every interval touches a
+    premature beat, is regularly irregular: its value is then :func:`bigeminy_cv` when
+    that is lower.
 
     Parameters
     ----------
@@ -104,13 +112,17 @@ def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
     Returns
     -------
     float
-        Standard deviation over mean of the kept intervals; NaN when fewer than 3 are kept.
+        Standard deviation over mean of the kept intervals; NaN when fewer than 3 are kept
+        and the rhythm is not bigeminal.
 
     Examples
     --------
     >>> rr = np.array([600, 610, 400, 800, 600, 605, 595, 600.0])  # one PAC + pause
     >>> round(rr_cv_without_premature(rr), 3)
     0.008
+    >>> bigeminy = np.array([500, 1000, 505, 995, 500, 1000, 495, 1005.0])
+    >>> round(rr_cv_without_premature(bigeminy), 3)
+    0.007
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.size < 3:
@@ -118,7 +130,48 @@ def rr_cv_without_premature(rr_ms: np.ndarray) -> float:
     premature = rr < PREMATURE_REL * np.median(rr)
     drop = premature | np.r_[False, premature[:-1]]
     kept = rr[~drop]
-    return float(np.std(kept) / np.mean(kept)) if kept.size >= 3 else float("nan")
+    cv = float(np.std(kept) / np.mean(kept)) if kept.size >= 3 else float("nan")
+    alt = bigeminy_cv(rr)
+    return alt if alt < cv or np.isnan(cv) else cv
+
+
+def bigeminy_cv(rr_ms: np.ndarray) -> float:
+    """Larger coefficient of variation of the coupling intervals and of the pauses of a
+    bigeminal rhythm; NaN when the rhythm is not bigeminal.
+
+    In bigeminy the median RR falls on either the short or the long intervals, so the
+    premature beats are judged against the upper quartile of the intervals.
+    Bigeminal: every interval but at most one touches a premature beat, and at least
+    :data:`BIGEMINY_MIN_PAIRS` premature intervals are followed by a pause (a
+    non-premature interval).  Bigeminy repeats its coupling interval and its pause, AF
+    does not.
+
+    Parameters
+    ----------
+    rr_ms : ndarray, shape (n,)
+        Successive RR intervals (any unit).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(bigeminy_cv(np.array([500, 1000, 505, 995, 500, 1000, 495, 1010])), 3)
+    0.007
+    >>> bigeminy_cv(np.array([600, 610, 400, 800, 600, 605, 595, 600.0]))
+    nan
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.size < 2 * BIGEMINY_MIN_PAIRS:
+        return float("nan")
+    premature = rr < PREMATURE_REL * np.percentile(rr, 75)
+    touched = premature | np.r_[False, premature[:-1]]
+    first = np.flatnonzero(premature[:-1] & ~premature[1:])
+    if (~touched).sum() > 1 or first.size < BIGEMINY_MIN_PAIRS:
+        return float("nan")
+    coupling, pause = rr[first], rr[first + 1]
+    return float(max(np.std(coupling) / coupling.mean(), np.std(pause) / pause.mean()))
 
 
 def _beats_matrix(x: np.ndarray, peaks: np.ndarray, pre: int, post: int) -> np.ndarray:
@@ -323,16 +376,21 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         peaks = align_peaks(xf[:, best], peaks, d.pre, d.qrs_on, d.qrs_off, fs)
     feats[fi["n_beats"]] = peaks.size
     ms = 1000.0 / fs
+    base_rr = np.nan  # the basic cycle that premature beats are judged against
     if peaks.size >= 3:
         rr = np.diff(peaks) * ms
         med = np.median(rr)
-        feats[fi["rr_ms"]] = med
-        feats[fi["hr_bpm"]] = 60000.0 / med
+        # In bigeminy the median is either the short or the long interval: the rate then
+        # counts every beat, and beats are premature against the long intervals.
+        bigeminal = bigeminy_cv(rr) < BIGEMINY_CV_MAX
+        base_rr = np.percentile(rr, 75) if bigeminal else med
+        feats[fi["rr_ms"]] = rr.mean() if bigeminal else med
+        feats[fi["hr_bpm"]] = 60000.0 / feats[fi["rr_ms"]]
         feats[fi["rr_cv"]] = np.std(rr) / np.mean(rr)
         feats[fi["rmssd_rel"]] = np.sqrt(np.mean(np.diff(rr) ** 2)) / med if rr.size > 1 else 0.0
         feats[fi["rr_min_rel"]] = rr.min() / med
         feats[fi["rr_max_rel"]] = rr.max() / med
-        short = rr < PREMATURE_REL * med
+        short = rr < PREMATURE_REL * base_rr
         feats[fi["frac_premature"]] = short.mean()
         # ... and also abruptly shorter than the interval before it (an ectopic beat; sinus
         # arrhythmia shortens the RR over several beats)
@@ -421,9 +479,9 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
             amp = np.ptp(b[:, on:off + 1], axis=1)
             feats[fi["odd_amp_rel"]] = amp.max() / (np.median(amp) + 1e-6)
             rr_prev = np.r_[np.nan, np.diff(peaks)][ok] * ms
-            # shortest RR before one of the beats ``sel``, over the median RR (1 without one)
+            # shortest RR before one of the beats ``sel``, over the basic cycle (1 without one)
             prematurity = lambda sel: (  # noqa: E731
-                np.nanmin(rr_prev[sel]) / feats[fi["rr_ms"]]
+                np.nanmin(rr_prev[sel]) / base_rr
                 if sel.any() and np.isfinite(rr_prev[sel]).any() else 1.0)
             feats[fi["odd_premature"]] = prematurity(odd)
             # Ventricular beats: of another shape on the strip, or on the other leads with a
@@ -450,7 +508,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
                 # The same on the beats that end a non-premature interval: the sinus beats
                 # of a record with PACs (whose own P waves differ), every beat of AF.
                 feats[fi["p_corr_np"]] = _median_row_corr(
-                    b[:, ps:pe][rr_prev >= PREMATURE_REL * feats[fi["rr_ms"]]])
+                    b[:, ps:pe][rr_prev >= PREMATURE_REL * base_rr])
             # High-frequency residual in the T-P/P region (f waves).
             if pe - ps > 5 and np.isfinite(pw).all():
                 resid = pw - np.median(pw, axis=0)
