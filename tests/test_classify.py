@@ -222,7 +222,7 @@ def _pac_record(rng: np.random.Generator, hr_bpm: float, every: int = 4) -> np.n
 
 
 def test_rr_irregularity_without_premature_beats():
-    from ecgpaper.classify.features import rr_cv_without_premature
+    from ecgpaper.classify.features import BIGEMINY_CV_MAX, bigeminy_cv, rr_cv_without_premature
 
     rng = np.random.default_rng(5)
     sinus = 600.0 * (1 + 0.01 * rng.standard_normal(16))
@@ -237,6 +237,9 @@ def test_rr_irregularity_without_premature_beats():
         assert rr_cv_without_premature(rr) < 0.03
     assert rr_cv_without_premature(af) > 0.1  # the AF rule's bound
     assert np.isnan(rr_cv_without_premature(np.array([600.0, 610.0])))
+    # AF-like random intervals seldom look bigeminal (about 1 % of strips)
+    draws = [bigeminy_cv(600.0 * rng.uniform(0.6, 1.4, rng.integers(8, 25))) for _ in range(2000)]
+    assert np.mean(np.array(draws) < BIGEMINY_CV_MAX) < 0.02
 
 
 @pytest.mark.parametrize("hr_bpm", [75.0, 120.0])
