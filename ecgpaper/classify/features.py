@@ -30,11 +30,11 @@ _GLOBAL = (
 _STRIP_PREFERENCE = ("II", "V1", "I", "V5", "III", "aVF", "V2", "V6", "V4", "V3", "aVR", "aVL")
 #: An RR interval shorter than this fraction of the median ends a premature beat.
 PREMATURE_REL = 0.85
-#: Bigeminal when the odd and the even RR intervals each vary less than this
+#: Bigeminal when the premature intervals and the pauses each vary less than this
 #: (:func:`bigeminy_cv`), the AF rule's bound on ``rr_cv_np``.
 BIGEMINY_CV_MAX = 0.10
-#: Premature intervals followed by a pause that :func:`bigeminy_cv` needs (with 3, 2 % of
-#: random AF-like intervals looked bigeminal; with 4, under 1 %).
+#: Premature intervals followed by a pause that :func:`bigeminy_cv` needs (with 3, up to 2 %
+#: of random AF-like RR series looked bigeminal; with 4, under 1 %).
 BIGEMINY_MIN_PAIRS = 4
 _PER_LEAD = ("r_mv", "s_mv", "q_mv", "qrs_area_mvms", "st_mv", "t_mv", "p_mv", "term_mv",
              "r_time_ms", "q_ms")
@@ -381,7 +381,7 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         rr = np.diff(peaks) * ms
         med = np.median(rr)
         # In bigeminy the median is either the short or the long interval: the rate then
-        # counts every beat, and beats are premature against the long intervals.
+        # counts every beat, and beats are premature against the upper quartile.
         bigeminal = bigeminy_cv(rr) < BIGEMINY_CV_MAX
         base_rr = np.percentile(rr, 75) if bigeminal else med
         feats[fi["rr_ms"]] = rr.mean() if bigeminal else med
@@ -399,7 +399,9 @@ def extract_features(signal_mv: np.ndarray, fs_hz: float,
         if rr.size > 1:
             feats[fi["drr_frac"]] = np.mean(np.abs(np.diff(rr)) > 0.1 * med)
         if rr.size > 1:
-            sl = short[:-1] & (rr[1:] > 1.1 * med)
+            # a premature beat followed by a pause longer than the mean cycle in bigeminy,
+            # whichever interval the median falls on
+            sl = short[:-1] & (rr[1:] > 1.1 * feats[fi["rr_ms"]])
             feats[fi["frac_short_long"]] = sl.mean()
         feats[fi["rr_cv_np"]] = rr_cv_without_premature(rr)
     elif peaks.size == 2:
