@@ -190,6 +190,19 @@ def test_time_budget_and_no_records(tmp_path):
     assert clf.config["records_summary"]["not_read_time_budget"] == 1
 
 
+def test_all_records_failing_raises_and_writes_nothing(tmp_path):
+    rng = np.random.default_rng(4)
+    good, broken = tmp_path / "r0", tmp_path / "r1"
+    for rec in (good, broken):
+        write_record(rec, synth_record("NORM", rng), FS, list(LEADS_12), comments=("Labels: NORM",))
+    (tmp_path / "r1.dat").write_bytes(b"\x00")  # header intact, signal file truncated
+    with pytest.raises(RuntimeError, match="all 1 records read failed"):
+        train_classifier([str(broken)], tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+    train_classifier([str(good), str(broken)], tmp_path / "m2")  # one broken record: skipped
+    assert load_classifier(tmp_path / "m2").config["records_summary"]["failed"] == 1
+
+
 def _wave_record(beats: list[tuple]) -> np.ndarray:
     """10 s of 12 leads at ``FS``: for each ``(time_s, waves)`` or ``(time_s, waves, gains)``
     of ``beats``, Gaussian waves ``(offset_s, sd_s, mV)`` around the beat time, times the

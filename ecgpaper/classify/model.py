@@ -574,7 +574,8 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
     records : list of str
         Record paths without extension; headers with a ``# Labels:`` line.
         Unlabelled records are skipped; a record that fails to load is logged
-        and skipped.
+        and skipped. If every record that was read failed, nothing is written and
+        RuntimeError is raised: a model that never predicts would hide the cause.
     model_dir : path-like
         Output folder (``config.json`` + ``trees.npz``).
     verbose : bool
@@ -595,6 +596,9 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
                                                      verbose=verbose, deadline=read_deadline)
     if verbose:
         print(f"training records: {summary}; feature rows {X.shape}", flush=True)
+    if summary["failed"] and not summary["used"]:
+        raise RuntimeError(f"train_classifier: all {summary['failed']} records read failed "
+                           f"(the log above says why); no classifier written to {model_dir}")
     clf = fit_classifier(X, Y, groups, view, params=p, seed=seed, verbose=verbose,
                          deadline=fit_deadline)
     clf.config["records_summary"] = summary
