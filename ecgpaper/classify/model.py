@@ -597,8 +597,10 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
     if verbose:
         print(f"training records: {summary}; feature rows {X.shape}", flush=True)
     if summary["failed"] and not summary["used"]:
-        raise RuntimeError(f"train_classifier: all {summary['failed']} records read failed "
-                           f"(the log above says why); no classifier written to {model_dir}")
+        raise RuntimeError(f"train_classifier: no labelled record could be loaded "
+                           f"({summary['failed']} failed, see the log above; "
+                           f"{summary['unlabelled']} unlabelled); no classifier written to "
+                           f"{model_dir}")
     clf = fit_classifier(X, Y, groups, view, params=p, seed=seed, verbose=verbose,
                          deadline=fit_deadline)
     clf.config["records_summary"] = summary
