@@ -30,7 +30,6 @@ from ecgpaper.simulate import make_dataset  # noqa: E402
 _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-t0 = time.perf_counter()
 import ecgpaper.classify.model as M
 records = json.loads(open(sys.argv[2]).read())
 stamps = {}

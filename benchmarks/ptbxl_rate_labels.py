@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_classify import ptbxl_table  # noqa: E402
 from ecgpaper.classify.features import FEATURE_NAMES, extract_features  # noqa: E402
-from ecgpaper.classify.model import RATE_RULES  # noqa: E402
+from ecgpaper.classify.model import RATE_RULES, best_cut  # noqa: E402
 from ecgpaper.wfdbio import read_signal  # noqa: E402
 
 
@@ -46,18 +46,15 @@ def f_measure(ref: np.ndarray, pred: np.ndarray) -> float:
 
 
 def best_rate_threshold(hr: np.ndarray, ref: np.ndarray, sign: float) -> tuple[float, float]:
-    """Best F over thresholds t of the decision ``hr >= t`` (sign +1) or ``hr <= t`` (-1), and t.
+    """Best F of the decision ``sign * (hr - t) > 0`` over thresholds t, and t.
 
-    >>> best_rate_threshold(np.array([50.0, 55.0, 70.0, 80.0]), np.array([True, True, False, False]), -1.0)
-    (1.0, 55.0)
+    Records without a rate (NaN) are never called positive.
+
+    >>> best_rate_threshold(np.array([50.0, 55.0, 70.0, np.nan]), np.array([True, True, False, False]), -1.0)
+    (1.0, 62.5)
     """
-    best = (float("nan"), float("nan"))
-    for t in np.unique(hr[np.isfinite(hr)]):
-        pred = hr >= t if sign > 0 else hr <= t
-        f = f_measure(ref, pred & np.isfinite(hr))
-        if not np.isnan(f) and (np.isnan(best[0]) or f > best[0]):
-            best = (f, float(t))
-    return best
+    f, cut = best_cut(ref, np.where(np.isfinite(hr), sign * hr, -np.inf))[::-1]
+    return f, sign * cut
 
 
 def main() -> None:
@@ -73,6 +70,7 @@ def main() -> None:
     print(f"{len(rows)} records, heart rate measured in {time.perf_counter() - t0:.1f} s; "
           f"{int(np.sum(~np.isfinite(hr)))} without a rate")
     af = np.array(["AFIB/AFL" in labels for _, labels, _ in rows])
+    hr_no_af = np.where(af, np.nan, hr)
     print("| class | labelled | beyond the rule's bound | both | beyond the bound, AFIB/AFL | "
           "F of the rule / none on AFIB/AFL | best F of a rate threshold / none on AFIB/AFL |")
     print("|---|---|---|---|---|---|---|")
@@ -80,7 +78,6 @@ def main() -> None:
         ref = np.array([cls in labels for _, labels, _ in rows])
         rule = (sign * (hr - bound) > 0) & np.isfinite(hr)
         best_f, best_t = best_rate_threshold(hr, ref, sign)
-        hr_no_af = np.where(af, np.nan, hr)
         best_f_na, best_t_na = best_rate_threshold(hr_no_af, ref, sign)
         print(f"| {cls} | {int(ref.sum())} | {int(rule.sum())} | {int(np.sum(ref & rule))} | "
               f"{int(np.sum(rule & af))} | {f_measure(ref, rule):.3f} / "

@@ -369,28 +369,47 @@ def load_classifier(model_dir: str | Path) -> Classifier | None:
 def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     """Threshold on ``p`` maximising F1 for binary ``y``; returns (threshold, F).
 
+    The threshold is :func:`best_cut`'s, clipped to [0.02, 0.98].
+
     Examples
     --------
     >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.9]))
     (0.225, 0.8)
     """
     y = np.asarray(y, dtype=bool)
-    p = np.asarray(p, dtype=np.float64)
     if y.sum() == 0:
         return 1.0, float("nan")
+    cut, f = best_cut(y, p)
+    return float(np.clip(cut, 0.02, 0.98)), f
+
+
+def best_cut(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """Cut on ``score`` (``score > cut`` is positive) maximising F1 for binary ``y``.
+
+    The cut lies halfway between two distinct scores (0.05 under the lowest when every
+    record is called positive). Returns (cut, F); F is NaN when ``y`` has no positive.
+
+    Examples
+    --------
+    >>> best_cut(np.array([1, 1, 0, 0]), -np.array([50.0, 55.0, 70.0, 80.0]))
+    (-62.5, 1.0)
+    """
+    y = np.asarray(y, dtype=bool)
+    p = np.asarray(score, dtype=np.float64)
+    if y.sum() == 0:
+        return float("nan"), float("nan")
     order = np.argsort(-p, kind="stable")
     ps, ys = p[order], y[order]
     tp = np.cumsum(ys)
     fp = np.cumsum(~ys)
     fn = ys.sum() - tp
     f = 2 * tp / (2 * tp + fp + fn)
-    # cut only between distinct probabilities
+    # cut only between distinct scores
     distinct = np.r_[ps[1:] < ps[:-1], True]
     f = np.where(distinct, f, -1.0)
     k = int(np.argmax(f))
     nxt = ps[k + 1] if k + 1 < ps.size else ps[k] - 0.05
-    thr = 0.5 * (ps[k] + nxt)
-    return float(np.clip(thr, 0.02, 0.98)), float(f[k])
+    return float(0.5 * (ps[k] + nxt)), float(f[k])
 
 
 def record_views(signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str],
