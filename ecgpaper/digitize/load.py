@@ -21,6 +21,11 @@ __all__ = ["NormalisedImage", "read_image", "to_float_rgb", "flatten_background"
            "normalise_image", "paper_mask"]
 
 
+#: Share of pixels darker than the ink level above which the grid lines themselves are ink-dark
+#: (a trace, its labels and the pulses cover 1-4 % of a page; a dark 1-mm grid 15-40 %).
+DARK_GRID_SHARE = 0.08
+
+
 def read_image(path) -> np.ndarray:
     """Decode an image file (PNG, JPEG, ...) as ``(H, W, 3)`` uint8 RGB.
 
@@ -54,12 +59,16 @@ class NormalisedImage:
         ``(H, W)`` float32 map where grid lines are bright.
     is_colour : bool
         True when a coloured grid was found (saturation carries the grid).
+    codes : numpy.ndarray or None
+        ``(H, W)`` uint16 quantised colours of the flattened image
+        (:func:`ecgpaper.digitize.gridlines.colour_codes`), when asked for.
     """
 
     rgb: np.ndarray | None
     ink: np.ndarray
     grid: np.ndarray
     is_colour: bool
+    codes: np.ndarray | None = None
 
 
 def to_float_rgb(image: np.ndarray) -> np.ndarray:
@@ -179,8 +188,8 @@ def _background_gain(mx: np.ndarray, scale: float, size_px: int = 31) -> np.ndar
     return cv2.resize(inv, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = True
-                    ) -> NormalisedImage:
+def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = True,
+                    keep_codes: bool = False) -> NormalisedImage:
     """Normalise an ECG image and split it into ink and grid maps.
 
     Only the two maps the later stages use are computed at full resolution (the colour
@@ -195,6 +204,8 @@ def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = Tr
         Divide out uneven illumination first (see :func:`flatten_background`).
     keep_rgb : bool
         Also return the (flattened) float RGB image; ``rgb`` is None otherwise.
+    keep_codes : bool
+        Also return the quantised colours (``codes``) that grid-line removal learns from.
 
     Returns
     -------
@@ -244,12 +255,19 @@ def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = Tr
     else:
         lum = 0.299 * planes[0] + 0.587 * planes[1] + 0.114 * planes[2]
     grid = cv2.subtract(1.0, flat(lum))
-    dark = cv2.dilate((ink > 0.35).view(np.uint8), np.ones((3, 3), np.uint8))
-    grid[dark > 0] = 0.0
+    dark = (ink > 0.35).view(np.uint8)
+    if float(np.mean(dark[::4, ::4])) < DARK_GRID_SHARE:
+        grid[cv2.dilate(dark, np.ones((3, 3), np.uint8)) > 0] = 0.0
+    # else the grid lines themselves are as dark as ink (dark grid colours): blanking would
+    # erase the grid, and the sparse trace does not disturb the grid's periodic structure
     rgb = None
     if keep_rgb:
         rgb = cv2.merge([flat(c) for c in planes])
-    return NormalisedImage(rgb=rgb, ink=ink, grid=grid, is_colour=is_colour)
+    codes = None
+    if keep_codes:
+        from .gridlines import colour_codes
+        codes = colour_codes(planes, gain)
+    return NormalisedImage(rgb=rgb, ink=ink, grid=grid, is_colour=is_colour, codes=codes)
 
 
 def paper_mask(grid: np.ndarray, px_per_mm: float, erode_mm: float = 2.0) -> np.ndarray:

@@ -20,6 +20,7 @@ from ecgpaper.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
 from .geometry import (estimate_rectification, estimate_rotation_deg, homography_displacement_px,
                        rotate_image)
 from .grid import estimate_grid_scale
+from .gridlines import remove_grid_lines
 from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_calibration_pulse,
                      find_row_candidates, identify_rhythm_leads, layout_panels,
                      refine_pulse_edge)
@@ -62,6 +63,7 @@ DEFAULT_PARAMS: dict = {
     "rectify": True,             # fit a homography to the local grid (perspective, shear)
     "min_grid_quality": 10.0,    # grid spectral peak / median below this = no grid
     "row_tolerance": 0.15,       # rows may sit this many row spacings off an even lattice
+    "remove_grid_lines": True,   # take long straight grid lines out of the ink map (any colour)
 }
 
 
@@ -250,8 +252,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         timings[name] = round(now - t, 4)
         t = now
 
-    norm = normalise_image(image, keep_rgb=False)
-    ink, grid_map = norm.ink, norm.grid
+    norm = normalise_image(image, keep_rgb=False, keep_codes=bool(p["remove_grid_lines"]))
+    ink, grid_map, codes = norm.ink, norm.grid, norm.codes
     tick("load")
     # rotation and perspective are measured on the grid map and applied once, to the two maps
     # the later stages use (ink, grid), as one combined warp
@@ -291,6 +293,9 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         ink, grid_map = (cv2.warpPerspective(m, warp, size, flags=cv2.INTER_LINEAR,
                                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
                          for m in (ink, grid_map))
+        if codes is not None:
+            codes = cv2.warpPerspective(codes, warp, size, flags=cv2.INTER_NEAREST,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     tick("geometry")
     scale = estimate_grid_scale(grid_map, prior_px_per_mm=prior)
     ppm_x, ppm_y = scale.px_per_mm_x, scale.px_per_mm_y
@@ -307,6 +312,14 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     if not page.all():
         ink = np.where(page, ink, 0.0).astype(np.float32)
     thr = _threshold(ink, p, grey_grid=not norm.is_colour)
+    if p["remove_grid_lines"]:
+        gl = remove_grid_lines(ink, 0.5 * (ppm_x + ppm_y), 0.5 * thr, codes=codes,
+                               ink_threshold=thr)
+        info["grid_line_share"] = round(gl.line_share, 4)
+        info["grid_line_kept"] = round(gl.kept_share, 4)
+        if gl.line_share > 0:
+            ink = gl.ink
+            thr = _threshold(ink, p, grey_grid=not norm.is_colour)
     info["ink_threshold"] = thr
     # crispness: share of stroke pixels near full darkness (blur and noise lower it)
     strokes = ink[::2, ::2]
