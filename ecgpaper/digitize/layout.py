@@ -26,6 +26,7 @@ standard clinical arrangements.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -38,7 +39,7 @@ from .trace import falloff_extent
 
 __all__ = ["LAYOUT_GRIDS", "ROWS_TO_LAYOUTS", "Panel", "find_rows", "find_row_candidates",
            "layout_panels",
-           "find_calibration_pulse", "refine_pulse_edge", "choose_six_row_layout",
+           "find_calibration_pulse", "Pulse", "pulse_rise_foot", "refine_pulse_edge", "choose_six_row_layout",
            "identify_rhythm_leads"]
 
 
@@ -272,9 +273,20 @@ def layout_panels(layout: str, duration_s: float, rhythm_leads: tuple[str, ...] 
     return out
 
 
+class Pulse(NamedTuple):
+    """A calibration pulse found by :func:`find_calibration_pulse` (image pixels)."""
+
+    x_start_px: float   #: falling edge + 1 mm (where a 1-mm foot would end)
+    height_mm: float    #: plateau height above the foot
+    zero_px: float      #: image row of the flat stretch after the fall
+    x_fall_px: float    #: falling edge at half height
+    x_rise_px: float    #: rising edge at half height
+    plateau_px: float   #: image row of the flat top
+
+
 def find_calibration_pulse(y_px: np.ndarray, x_px: np.ndarray, baseline_px: float,
                            px_per_mm_x: float, px_per_mm_y: float, search_mm: float = 60.0
-                           ) -> tuple[float, float, float] | None:
+                           ) -> Pulse | None:
     """Find a calibration pulse at the start of a tracked row.
 
     The pulse is a flat top 3.5-6.5 mm wide and 3-25 mm above the row, ending in a fall to a
@@ -296,16 +308,18 @@ def find_calibration_pulse(y_px: np.ndarray, x_px: np.ndarray, baseline_px: floa
 
     Returns
     -------
-    (x_start_px, height_mm, zero_px) or None
-        ``x_start_px`` is where the signal starts (falling edge at half height + 1 mm);
-        ``height_mm`` the pulse height (10 mm for 10 mm/mV); ``zero_px`` the image row of the
-        pulse's foot, i.e. 0 mV of the row.
+    Pulse or None
+        ``x_start_px`` is the falling edge at half height + 1 mm (the end of a 1-mm foot;
+        where the signal starts is decided by the caller); ``height_mm`` the pulse height
+        (10 mm for 10 mm/mV) above ``zero_px``, the image row of the trace just after the fall
+        (the foot, or the signal's first samples when the pulse has none); ``x_fall_px`` and
+        ``x_rise_px`` the two edges at half height; ``plateau_px`` the row of the flat top.
 
     Examples
     --------
     >>> x = np.arange(200.0); y = np.full(200, 100.0); y[20:45] = 50.0  # 5 px/mm: 5 mm wide
     >>> [round(v, 1) for v in find_calibration_pulse(y, x, 100.0, 5.0, 5.0)]
-    [49.5, 10.0, 100.0]
+    [49.5, 10.0, 100.0, 44.5, 19.5, 50.0]
     """
     ok = np.isfinite(y_px)
     if ok.sum() < 10:
@@ -365,7 +379,15 @@ def find_calibration_pulse(y_px: np.ndarray, x_px: np.ndarray, baseline_px: floa
                 break
         if x_fall is None:
             x_fall = float(xs[e0 - 1]) + 0.5
-        return float(x_fall + 1.0 * px_per_mm_x), float(height_mm), base
+        x_rise = float(xs[s_flat]) - 0.5
+        for i in range(s_flat, max(0, s_flat - 4), -1):
+            j = i - 1
+            if np.isfinite(ys[i]) and np.isfinite(ys[j]) and (ys[i] - half) * (ys[j] - half) <= 0 \
+                    and ys[i] != ys[j]:
+                x_rise = float(xs[j] + (xs[i] - xs[j]) * (half - ys[j]) / (ys[i] - ys[j]))
+                break
+        return Pulse(float(x_fall + 1.0 * px_per_mm_x), float(height_mm), base, float(x_fall),
+                     x_rise, plateau)
     return None
 
 
@@ -420,6 +442,64 @@ def refine_pulse_edge(ink: np.ndarray, x_edge_px: float, top_px: float, foot_px:
     lo, hi = (int(v[0]) for v in falloff_extent(prof[None, :], np.array([np.argmax(prof)])))
     wgt = prof[lo:hi + 1]
     return float(np.sum(wgt * cols[lo:hi + 1]) / np.sum(wgt))
+
+
+def pulse_rise_foot(ink: np.ndarray, x_rise_px: float, plateau_px: float, threshold: float,
+                    px_per_mm_x: float, px_per_mm_y: float, max_mm: float = 30.0
+                    ) -> float | None:
+    """Image row of a pulse's 0 mV: the lower end of its rising stroke.
+
+    A pulse rises from the row's 0 mV; what follows its fall is a foot at 0 mV on some
+    printers and the signal's first samples on others (ECG-Image-Kit), so the rising side is
+    the reference that every pulse shape shares.  The stroke is followed down from the plateau
+    in the columns around ``x_rise_px`` (the darkest of them per row) while it stays inked; its
+    end, less half the stroke's width (the line cap), is the 0 mV row.
+
+    Parameters
+    ----------
+    ink : numpy.ndarray
+        ``(H, W)`` ink darkness of the (rectified) page.
+    x_rise_px : float
+        Column of the rising edge.
+    plateau_px : float
+        Row of the pulse top.
+    threshold : float
+        Ink level of strokes.
+    px_per_mm_x, px_per_mm_y : float
+        Scale.
+    max_mm : float
+        Longest stroke followed.
+
+    Returns
+    -------
+    float or None
+        The row, or None when no vertical stroke is found there.
+
+    Examples
+    --------
+    >>> ink = np.zeros((200, 60), np.float32); ink[50:151, 29:32] = 1.0
+    >>> round(pulse_rise_foot(ink, 30.0, 51.0, 0.5, 4.0, 4.0), 1)
+    149.0
+    """
+    h, w = ink.shape
+    half = max(1, int(round(0.25 * px_per_mm_x)))
+    c0, c1 = int(round(x_rise_px)) - half, int(round(x_rise_px)) + half + 1
+    r0 = int(round(plateau_px + 1.0 * px_per_mm_y))
+    r1 = min(h, int(round(plateau_px + max_mm * px_per_mm_y)))
+    if c0 < 0 or c1 > w or r0 < 0 or r1 - r0 < 3:
+        return None
+    col = ink[r0:r1, c0:c1].max(axis=1) > threshold
+    if not col[0]:
+        return None
+    # the stroke ends at its first gap longer than a pixel
+    gap = np.nonzero(~col[:-1] & ~col[1:])[0]
+    end = int(gap[0]) if gap.size else col.size
+    if end >= col.size:
+        return None  # ran on into other ink: no clean end
+    mid = r0 + end // 2
+    width = float(np.sum(ink[mid, c0 - half:c1 + half] > threshold)) \
+        if c0 - half >= 0 and c1 + half <= w else 0.0
+    return float(r0 + end - 1) - 0.5 * max(0.0, width - 1.0)
 
 
 def _hp(x: np.ndarray) -> np.ndarray:

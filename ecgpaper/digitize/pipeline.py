@@ -23,7 +23,7 @@ from .grid import estimate_grid_scale
 from .gridlines import remove_grid_lines
 from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_calibration_pulse,
                      find_row_candidates, identify_rhythm_leads, layout_panels,
-                     refine_pulse_edge)
+                     pulse_rise_foot, refine_pulse_edge)
 from .load import normalise_image, paper_mask
 from .resample import hold_panel_edges, place_segment
 from .trace import READOUT_METHODS, track_row
@@ -378,25 +378,40 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
 
     # --- calibration pulses: time origin and gain
     px_per_s = PAPER_SPEED_MM_PER_S * ppm_x
-    x0s, heights, zero_px = [], [], []
-    for b, rt in zip(baselines, tracks):
+    falls, heights, zero_px, pulse_rows = [], [], [], []
+    for r, (b, rt) in enumerate(zip(baselines, tracks)):
         res = find_calibration_pulse(rt.y_px, rt.x_px, float(b), ppm_x, ppm_y)
         zero_px.append(float(b))
-        if res is not None:
-            # the falling edge's own stroke gives its column without the read-out's bias
-            x_fall = res[0] - ppm_x
-            xr = refine_pulse_edge(ink, x_fall, res[2] - res[1] * ppm_y, res[2], ppm_x)
-            if xr is not None and abs(xr - x_fall) < 0.5 * ppm_x:
-                res = (xr + ppm_x, res[1], res[2])
-            x0s.append(res[0])
-            if abs(res[2] - b) < 0.25 * spacing:
-                zero_px[-1] = res[2]
-            heights.append(res[1])
-    if x0s:
-        x0 = float(np.median(x0s))
+        if res is None:
+            continue
+        # the falling edge's own stroke gives its column without the read-out's bias
+        x_fall = res.x_fall_px
+        xr = refine_pulse_edge(ink, x_fall, res.plateau_px, res.zero_px, ppm_x)
+        if xr is not None and abs(xr - x_fall) < 0.5 * ppm_x:
+            x_fall = xr
+        # 0 mV is where the pulse rises from; after the fall comes a foot on some printers and
+        # the signal itself on others
+        zero = pulse_rise_foot(ink, res.x_rise_px, res.plateau_px, thr, ppm_x, ppm_y)
+        if zero is None or abs(zero - res.zero_px) > 3.0 * ppm_y:
+            zero = res.zero_px
+        falls.append(x_fall)
+        pulse_rows.append(r)
+        if abs(zero - b) < 0.25 * spacing:
+            zero_px[-1] = zero
+        heights.append((zero - res.plateau_px) / ppm_y)
+    ends = []
+    for rt in tracks:
+        ok = np.nonzero(np.isfinite(rt.y_px))[0]
+        ends.append(float(rt.x_px[ok[-1]]) + 0.5 if ok.size else np.nan)
+    gap_mm = signal_gap_mm(falls, [ends[r] for r in pulse_rows], num_samples / fs_hz
+                           - 1.0 / fs_hz, px_per_s, ppm_x, x_hi)
+    info["pulse_gap_mm"] = None if gap_mm is None else round(gap_mm, 3)
+    if falls:
+        x0 = float(np.median(falls)) + (DEFAULT_GAP_MM if gap_mm is None else gap_mm) * ppm_x
     else:
         starts = [rt.x_px[np.argmax(np.isfinite(rt.y_px))] for rt in tracks if np.isfinite(rt.y_px).any()]
         x0 = float(np.median(starts)) if starts else 0.0
+    x0s = falls
     mm_per_mv = PAPER_GAIN_MM_PER_MV
     if heights:
         # a gain other than the standard 10 mm/mV needs two pulses that agree (one pulse can be
@@ -412,11 +427,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         elif not p["snap_gain"] and 2.0 < hm < 40.0 and agree >= 2:
             mm_per_mv = hm
     px_per_mv = mm_per_mv * ppm_y
-    ends = []
-    for rt in tracks:
-        ok = np.nonzero(np.isfinite(rt.y_px))[0]
-        if ok.size:
-            ends.append(rt.x_px[ok[-1]])
+    ends = [e for e in ends if np.isfinite(e)]
     n_cols = len(grid[0])
     dur_header = num_samples / fs_hz
     dur_meas = (float(np.median(ends)) - x0) / px_per_s if ends else dur_header
@@ -463,10 +474,14 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         seg = row_signal(pan.row, pan.t0_s, pan.t1_s)
         a = int(np.ceil(pan.t0_s * fs_hz - 1e-6))
         z = min(num_samples, int(np.ceil(pan.t1_s * fs_hz - 1e-6)))
-        hold_panel_edges(seg, max(a, 0), z, int(np.ceil(p["edge_hold_s"] * fs_hz - 1e-6)))
+        n_hold = int(np.ceil(p["edge_hold_s"] * fs_hz - 1e-6))
+        xa, xb = x0 + pan.t0_s * px_per_s, x0 + pan.t1_s * px_per_s
+        mark_a = edge_mark_px(rt, xa, +1, ppm_x, ppm_y)
+        mark_b = edge_mark_px(rt, xb, -1, ppm_x, ppm_y)
+        hold_panel_edges(seg, max(a, 0), z, max(n_hold, int(np.ceil(mark_a / px_per_s * fs_hz))),
+                         max(n_hold, int(np.ceil(mark_b / px_per_s * fs_hz))))
         win = seg[a:z]
         cov = float(np.isfinite(win).mean()) if win.size else 0.0
-        xa, xb = x0 + pan.t0_s * px_per_s, x0 + pan.t1_s * px_per_s
         in_pan = (rt.x_px >= xa + 3) & (rt.x_px < xb - 3)
         jumps_per_s = float(rt.jump[in_pan].sum()) / max(pan.t1_s - pan.t0_s, 1e-6) \
             if rt.jump is not None else 0.0
@@ -494,6 +509,110 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     tick("place")
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info, maps)
+
+
+#: Time from a pulse's falling edge to the signal's first sample when the page does not show
+#: it (mm of paper): the 1-mm foot of the usual clinical drawing.
+DEFAULT_GAP_MM = 1.0
+
+
+def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px_per_s: float,
+                  px_per_mm: float, x_max_px: float, max_gap_mm: float = 3.0) -> float | None:
+    """Paper between the pulses' falling edges and the signal's first sample, from the page.
+
+    Printers differ: some draw a 1-mm foot after the pulse, others (ECG-Image-Kit) start the
+    signal at the falling edge.  Every full row ends at the signal's last sample, ``span_s``
+    after its first, so the trace end of each row with a pulse gives the start, and the gap
+    is the start less the row's falling edge.  The rows must agree within 0.3 mm and end
+    clear of the image border (a cropped page hides the end); values within 0.25 mm of a
+    whole or half millimetre are snapped to it.
+
+    Parameters
+    ----------
+    falls_px, ends_px : list of float
+        Per row with a pulse: the falling edge and the last inked column of its trace.
+    span_s : float
+        Time from the first to the last sample of a full row.
+    px_per_s, px_per_mm : float
+        Horizontal scale.
+    x_max_px : float
+        Right limit of the tracked columns.
+    max_gap_mm : float
+        Larger gaps are not believed.
+
+    Returns
+    -------
+    float or None
+        The gap in mm, or None when the page does not tell.
+
+    Examples
+    --------
+    >>> signal_gap_mm([100.0, 101.0], [2069.0, 2070.5], 9.998, 196.85, 7.874, 2178.0)
+    0.0
+    >>> signal_gap_mm([100.0], [2069.0], 9.998, 196.85, 7.874, 2178.0) is None
+    True
+    """
+    gaps = []
+    for xf, xe in zip(falls_px, ends_px):
+        if np.isfinite(xe) and x_max_px - xe > 2.0 * px_per_mm:
+            gaps.append((xe - span_s * px_per_s - xf) / px_per_mm)
+    if len(gaps) < 2:
+        return None
+    g = np.asarray(gaps)
+    med = float(np.median(g))
+    if np.sum(np.abs(g - med) < 0.3) < max(2, 0.6 * g.size) or not -0.5 < med < max_gap_mm:
+        return None
+    snap = 0.5 * round(2.0 * med)
+    return max(0.0, snap if abs(med - snap) < 0.25 else med)
+
+
+def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_mm_y: float,
+                 reach_mm: float = 1.0, max_mm: float = 2.5, tall_mm: float = 2.0) -> float:
+    """Width of the vertical mark at a panel edge, measured from the edge into the panel (px).
+
+    Pages print a bar where one lead's panel ends and the next begins (bold on some printers),
+    and a pulse's falling edge sits at a row's start; the tracked trace climbs the bar, so the
+    read-out's samples over it are the bar, not the signal.  Columns whose tracked ink run is
+    taller than ``tall_mm`` that start within ``reach_mm`` of the edge and continue into the
+    panel (at most ``max_mm``) are the mark; one stroke width (0.3 mm) beyond it is added.
+
+    Parameters
+    ----------
+    rt : ecgpaper.digitize.trace.RowTrace
+        The row's track.
+    x_edge_px : float
+        Column of the panel edge.
+    inward : {1, -1}
+        +1 at a panel's start (the panel lies to the right), -1 at its end.
+    px_per_mm_x, px_per_mm_y : float
+        Scale.
+
+    Returns
+    -------
+    float
+        Pixels from the edge to hold (0 without a mark).
+    """
+    run = rt.run_px
+    if run is None:
+        return 0.0
+    step = float(np.median(np.diff(rt.x_px))) if rt.x_px.size > 1 else 1.0
+    with np.errstate(invalid="ignore"):
+        tall = run > tall_mm * px_per_mm_y
+    i_edge = int(np.searchsorted(rt.x_px, x_edge_px))
+    reach = int(np.ceil(reach_mm * px_per_mm_x / step))
+    far = int(np.ceil(max_mm * px_per_mm_x / step))
+    idx = [i_edge + inward * k for k in range(-reach, far + 1)]
+    idx = [i for i in idx if 0 <= i < run.size]
+    last = None
+    for k, i in enumerate(idx):
+        if tall[i]:
+            last = i
+        elif last is not None or k > 2 * reach:
+            break
+    if last is None:
+        return 0.0
+    depth = inward * (float(rt.x_px[last]) - x_edge_px) + 0.3 * px_per_mm_x
+    return float(np.clip(depth, 0.0, max_mm * px_per_mm_x))
 
 
 def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:

@@ -77,7 +77,8 @@ def place_segment(x_px: np.ndarray, y_px: np.ndarray, x0_px: float, px_per_s: fl
     return out
 
 
-def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int) -> np.ndarray:
+def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int,
+                     n_hold_end: int | None = None) -> np.ndarray:
     """Replace the first and last ``n_hold`` samples of a panel by their inner neighbour.
 
     Where one lead's panel ends and the next begins, the trace meets the separator mark
@@ -97,7 +98,9 @@ def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int) -> np.ndarr
     i0, i1 : int
         The panel's first and one-past-last sample.
     n_hold : int
-        Samples held at each end.
+        Samples held at each end (at the start only when ``n_hold_end`` is given).
+    n_hold_end : int or None
+        Samples held at the end; ``n_hold`` when None.
 
     Returns
     -------
@@ -110,12 +113,13 @@ def hold_panel_edges(seg: np.ndarray, i0: int, i1: int, n_hold: int) -> np.ndarr
     >>> hold_panel_edges(s, 1, 7, 1).tolist()[1:7]
     [0.1, 0.1, 0.2, 0.3, 0.4, 0.4]
     """
-    if n_hold <= 0 or i1 - i0 <= 2 * n_hold + 1:
+    n_end = n_hold if n_hold_end is None else n_hold_end
+    if i1 - i0 <= n_hold + n_end + 1:
         return seg
-    if np.isfinite(seg[i0:i0 + n_hold + 1]).all():
+    if n_hold > 0 and np.isfinite(seg[i0:i0 + n_hold + 1]).all():
         seg[i0:i0 + n_hold] = seg[i0 + n_hold]
-    if np.isfinite(seg[i1 - n_hold - 1:i1]).all():
-        seg[i1 - n_hold:i1] = seg[i1 - n_hold - 1]
+    if n_end > 0 and np.isfinite(seg[i1 - n_end - 1:i1]).all():
+        seg[i1 - n_end:i1] = seg[i1 - n_end - 1]
     return seg
 
 
