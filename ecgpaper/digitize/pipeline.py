@@ -572,9 +572,12 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
 
     Pages print a bar where one lead's panel ends and the next begins (bold on some printers),
     and a pulse's falling edge sits at a row's start; the tracked trace climbs the bar, so the
-    read-out's samples over it are the bar, not the signal.  Columns whose tracked ink run is
-    taller than ``tall_mm`` that start within ``reach_mm`` of the edge and continue into the
-    panel (at most ``max_mm``) are the mark; one stroke width (0.3 mm) beyond it is added.
+    read-out's samples over it are the bar, not the signal.  A bar is a block of consecutive
+    columns whose tracked ink runs are taller than ``tall_mm`` and mostly (60 %) cover the
+    block's median extent (within 0.2 mm; the trace may cross the bar and lengthen a run, while
+    a QRS's runs move from column to column); a block that starts within ``reach_mm`` of the
+    edge and continues into the panel (at most ``max_mm``) is the mark, and one stroke width
+    (0.3 mm) beyond it is added.
 
     Parameters
     ----------
@@ -603,14 +606,21 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
     far = int(np.ceil(max_mm * px_per_mm_x / step))
     idx = [i_edge + inward * k for k in range(-reach, far + 1)]
     idx = [i for i in idx if 0 <= i < run.size]
-    last = None
+    block = []
     for k, i in enumerate(idx):
         if tall[i]:
-            last = i
-        elif last is not None or k > 2 * reach:
+            block.append(i)
+        elif block or k > 2 * reach:
             break
-    if last is None:
+    if not block:
         return 0.0
+    # a bar: most of the block's runs cover the block's median extent
+    tol = max(1.5, 0.2 * px_per_mm_y)
+    top, bot = float(np.median(rt.top_px[block])), float(np.median(rt.bot_px[block]))
+    cover = [i for i in block if rt.top_px[i] <= top + tol and rt.bot_px[i] >= bot - tol]
+    if len(cover) < max(1, 0.6 * len(block)):
+        return 0.0
+    last = block[-1]
     depth = inward * (float(rt.x_px[last]) - x_edge_px) + 0.3 * px_per_mm_x
     return float(np.clip(depth, 0.0, max_mm * px_per_mm_x))
 
