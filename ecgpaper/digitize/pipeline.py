@@ -64,6 +64,8 @@ DEFAULT_PARAMS: dict = {
     "min_grid_quality": 10.0,    # grid spectral peak / median below this = no grid
     "row_tolerance": 0.15,       # rows may sit this many row spacings off an even lattice
     "remove_grid_lines": True,   # take long straight grid lines out of the ink map (any colour)
+    "max_limb_residual": 0.7,    # I + III - II and aVR + aVL + aVF above this share of the
+                                 # leads' amplitude: the three leads are failed (NaN)
 }
 
 
@@ -506,6 +508,15 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             continue
         leads.setdefault(pan.lead, []).append(seg)
     out = {k: combine_readouts(v) for k, v in leads.items()}
+    for group, q in limb_lead_consistency(out).items():
+        info.setdefault("limb_residual", {})[group] = round(q, 3)
+        if q > p["max_limb_residual"]:
+            names = group.split(",")
+            log.warning("leads %s disagree with each other (Einthoven/Goldberger residual %.2f of "
+                        "their amplitude); set to NaN", group, q)
+            info["failed_leads"].extend(names)
+            for name in names:
+                out.pop(name, None)
     tick("place")
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info, maps)
@@ -623,6 +634,56 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
     last = block[-1]
     depth = inward * (float(rt.x_px[last]) - x_edge_px) + 0.3 * px_per_mm_x
     return float(np.clip(depth, 0.0, max_mm * px_per_mm_x))
+
+
+#: Limb-lead identities that hold whatever the heart does: II = I + III (Einthoven) and
+#: aVR + aVL + aVF = 0 (Goldberger), as signs applied to the three leads.
+LIMB_IDENTITIES = {"I,II,III": (1.0, -1.0, 1.0), "aVR,aVL,aVF": (1.0, 1.0, 1.0)}
+
+
+def limb_lead_consistency(leads: dict[str, np.ndarray], min_samples: int = 100
+                          ) -> dict[str, float]:
+    """How far each triple of limb leads is from its identity, as a share of their amplitude.
+
+    Three leads read from the same time span must satisfy ``I - II + III = 0`` and
+    ``aVR + aVL + aVF = 0`` up to the read-out's noise; a triple with a lead read from a shadow,
+    a neighbouring row or a mark does not.  The residual's RMS (each lead's median removed) is
+    divided by the RMS of the largest of the three.
+
+    Parameters
+    ----------
+    leads : dict
+        Canonical lead name -> ``(n,)`` mV (NaN where not read).
+    min_samples : int
+        Fewer jointly read samples: the triple is not judged.
+
+    Returns
+    -------
+    dict
+        ``"I,II,III"`` / ``"aVR,aVL,aVF"`` -> residual share, for each triple judged.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 2 * np.pi, 500); i, iii = np.sin(t), np.cos(t)
+    >>> q = limb_lead_consistency({"I": i, "II": i + iii, "III": iii})
+    >>> round(q["I,II,III"], 3)
+    0.0
+    """
+    out = {}
+    for group, signs in LIMB_IDENTITIES.items():
+        names = group.split(",")
+        if not all(n in leads for n in names):
+            continue
+        sig = np.stack([leads[n] for n in names])
+        ok = np.isfinite(sig).all(axis=0)
+        if ok.sum() < min_samples:
+            continue
+        sig = sig[:, ok] - np.median(sig[:, ok], axis=1, keepdims=True)
+        res = np.asarray(signs) @ sig
+        scale = float(np.sqrt(np.max(np.mean(sig ** 2, axis=1))))
+        if scale > 0:
+            out[group] = float(np.sqrt(np.mean(res ** 2))) / scale
+    return out
 
 
 def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:
