@@ -64,7 +64,7 @@ DEFAULT_PARAMS: dict = {
     "min_grid_quality": 10.0,    # grid spectral peak / median below this = no grid
     "row_tolerance": 0.15,       # rows may sit this many row spacings off an even lattice
     "remove_grid_lines": True,   # take long straight grid lines out of the ink map (any colour)
-    "max_limb_residual": 0.7,    # I + III - II and aVR + aVL + aVF above this share of the
+    "max_limb_residual": 1.0,    # I + III - II and aVR + aVL + aVF above this share of the
                                  # leads' amplitude: the three leads are failed (NaN)
 }
 
@@ -535,8 +535,9 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     signal at the falling edge.  Every full row ends at the signal's last sample, ``span_s``
     after its first, so the trace end of each row with a pulse gives the start, and the gap
     is the start less the row's falling edge.  The rows must agree within 0.3 mm and end
-    clear of the image border (a cropped page hides the end); values within 0.25 mm of a
-    whole or half millimetre are snapped to it.
+    clear of the image border (a cropped page hides the end); values within 0.4 mm of a
+    whole millimetre (the stroke's end cap lengthens the trace by a fraction of one) are
+    snapped to it.
 
     Parameters
     ----------
@@ -573,8 +574,8 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     med = float(np.median(g))
     if np.sum(np.abs(g - med) < 0.3) < max(2, 0.6 * g.size) or not -0.5 < med < max_gap_mm:
         return None
-    snap = 0.5 * round(2.0 * med)
-    return max(0.0, snap if abs(med - snap) < 0.25 else med)
+    snap = float(round(med))
+    return max(0.0, snap if abs(med - snap) < 0.4 else med)
 
 
 def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_mm_y: float,
