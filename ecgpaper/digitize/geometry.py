@@ -116,7 +116,8 @@ def grid_spectrum_peak(grid: np.ndarray, min_period_px: float = 2.2,
 
 
 def estimate_rotation_deg(grid: np.ndarray, max_angle_deg: float = 20.0,
-                          max_side_px: int = 2400, min_power: float = 200.0) -> float:
+                          max_side_px: int = 2400, min_power: float = 200.0,
+                          return_power: bool = False) -> float | tuple[float, float]:
     """Estimate the page rotation from the grid, in degrees.
 
     Parameters
@@ -130,12 +131,15 @@ def estimate_rotation_deg(grid: np.ndarray, max_angle_deg: float = 20.0,
     min_power : float
         A family whose peak is weaker (relative to the median of the searched spectrum) is
         ignored; with neither family found the angle is 0 (no grid, no deskew).
+    return_power : bool
+        Also return the stronger family's relative peak power (how clearly the map shows a
+        grid).
 
     Returns
     -------
-    float
+    float or (float, float)
         Angle in degrees, counter-clockwise positive as displayed; pass it to
-        :func:`rotate_image` to undo it.
+        :func:`rotate_image` to undo it.  With ``return_power``, ``(angle, power)``.
 
     Examples
     --------
@@ -157,14 +161,16 @@ def estimate_rotation_deg(grid: np.ndarray, max_angle_deg: float = 20.0,
     p_h = p_h if p_h >= min_power else 0.0
     p_v = p_v if p_v >= min_power else 0.0
     if p_h <= 0 and p_v <= 0:
-        return 0.0
-    if p_h <= 0:
-        return a_v
-    if p_v <= 0:
-        return a_h
-    if abs(a_h - a_v) > 1.0:  # disagreeing families: trust the stronger one
-        return a_h if p_h >= p_v else a_v
-    return float((a_h * p_h + a_v * p_v) / (p_h + p_v))
+        angle = 0.0
+    elif p_h <= 0:
+        angle = a_v
+    elif p_v <= 0:
+        angle = a_h
+    elif abs(a_h - a_v) > 1.0:  # disagreeing families: trust the stronger one
+        angle = a_h if p_h >= p_v else a_v
+    else:
+        angle = float((a_h * p_h + a_v * p_v) / (p_h + p_v))
+    return (angle, float(max(p_h, p_v))) if return_power else angle
 
 
 def rotate_image(image: np.ndarray, angle_deg: float, border_value: float | tuple = 1.0

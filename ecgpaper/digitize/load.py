@@ -21,9 +21,10 @@ __all__ = ["NormalisedImage", "read_image", "to_float_rgb", "flatten_background"
            "normalise_image", "paper_mask"]
 
 
-#: Share of pixels darker than the ink level above which the grid lines themselves are ink-dark
-#: (a trace, its labels and the pulses cover 1-4 % of a page; a dark 1-mm grid 15-40 %).
-DARK_GRID_SHARE = 0.08
+#: Share of pixels darker than the ink level above which the grid lines may themselves be
+#: ink-dark (a trace, its labels and the pulses cover 1-3 % of a page; a dark 1-mm grid
+#: 15-40 %, shadows and stamps on a light grid up to ~10 %).
+DARK_GRID_SHARE = 0.04
 
 
 def read_image(path) -> np.ndarray:
@@ -62,6 +63,10 @@ class NormalisedImage:
     codes : numpy.ndarray or None
         ``(H, W)`` uint16 quantised colours of the flattened image
         (:func:`ecgpaper.digitize.gridlines.colour_codes`), when asked for.
+    grid_unblanked : numpy.ndarray or None
+        The grid map without the ink blanked, when more than ``DARK_GRID_SHARE`` of the page
+        is ink-dark (a dark grid, or shadows and stamps): the caller decides which of the two
+        maps shows the grid.
     """
 
     rgb: np.ndarray | None
@@ -69,6 +74,7 @@ class NormalisedImage:
     grid: np.ndarray
     is_colour: bool
     codes: np.ndarray | None = None
+    grid_unblanked: np.ndarray | None = None
 
 
 def to_float_rgb(image: np.ndarray) -> np.ndarray:
@@ -256,10 +262,12 @@ def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = Tr
         lum = 0.299 * planes[0] + 0.587 * planes[1] + 0.114 * planes[2]
     grid = cv2.subtract(1.0, flat(lum))
     dark = (ink > 0.35).view(np.uint8)
-    if float(np.mean(dark[::4, ::4])) < DARK_GRID_SHARE:
-        grid[cv2.dilate(dark, np.ones((3, 3), np.uint8)) > 0] = 0.0
-    # else the grid lines themselves are as dark as ink (dark grid colours): blanking would
-    # erase the grid, and the sparse trace does not disturb the grid's periodic structure
+    grid_unblanked = None
+    if float(np.mean(dark[::4, ::4])) >= DARK_GRID_SHARE:
+        # the grid lines may themselves be as dark as ink (dark grid colours), and blanking
+        # would erase them; the caller keeps whichever map shows the grid more clearly
+        grid_unblanked = grid.copy()
+    grid[cv2.dilate(dark, np.ones((3, 3), np.uint8)) > 0] = 0.0
     rgb = None
     if keep_rgb:
         rgb = cv2.merge([flat(c) for c in planes])
@@ -267,7 +275,8 @@ def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = Tr
     if keep_codes:
         from .gridlines import colour_codes
         codes = colour_codes(planes, gain)
-    return NormalisedImage(rgb=rgb, ink=ink, grid=grid, is_colour=is_colour, codes=codes)
+    return NormalisedImage(rgb=rgb, ink=ink, grid=grid, is_colour=is_colour, codes=codes,
+                           grid_unblanked=grid_unblanked)
 
 
 def paper_mask(grid: np.ndarray, px_per_mm: float, erode_mm: float = 2.0) -> np.ndarray:

@@ -259,7 +259,15 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     tick("load")
     # rotation and perspective are measured on the grid map and applied once, to the two maps
     # the later stages use (ink, grid), as one combined warp
-    angle = estimate_rotation_deg(grid_map)
+    angle, power = estimate_rotation_deg(grid_map, return_power=True)
+    if norm.grid_unblanked is not None:
+        # much of the page is ink-dark: keep the map that shows the grid more clearly, the
+        # unblanked one on dark grids (blanking erased the lines), the blanked one, free of
+        # the trace, under shadows and stamps on a light grid
+        angle_u, power_u = estimate_rotation_deg(norm.grid_unblanked, return_power=True)
+        info["grid_unblanked"] = bool(power_u > power)
+        if info["grid_unblanked"]:
+            angle, grid_map = angle_u, norm.grid_unblanked
     hh, ww = grid_map.shape
     warp = np.eye(3)
     g_rot = grid_map
