@@ -73,7 +73,8 @@ def _has_signal_files(record: Path, header: Header) -> bool:
 
 
 def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = False,
-          time_budget_s: float | None = None, seed: int = 0) -> dict:
+          time_budget_s: float | None = None, seed: int = 0,
+          cnn_steps: int | None = None) -> dict:
     """Train the digitizer and the classifier on a Challenge training folder.
 
     Parameters
@@ -85,10 +86,13 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
         Created if needed; see the module docstring for its layout.
     verbose : bool
     time_budget_s : float, optional
-        Wall-clock budget: the classifier trains first (at most 70 % of it), the digitizer
-        takes the rest.  None = no limit (the digitizer's network then fits for its default
-        600 s).
+        Wall-clock cap: the classifier trains first (at most 70 % of it), the digitizer
+        takes the rest.  None = no cap: the models then depend on the data and the seed only
+        (the digitizer's network fits for a number of steps, see ``cnn_steps``).
     seed : int
+    cnn_steps : int, optional
+        Optimiser steps of the digitizer's centre-line network
+        (:data:`ecgpaper.digitize.api.CNN_STEPS` when None).
 
     Returns
     -------
@@ -126,7 +130,8 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
     else:
         log.warning("no labelled training records: no classifier is trained")
     left = None if time_budget_s is None else max(1.0, time_budget_s - (time.monotonic() - t0))
-    train_digitizer(with_signal, model_folder, verbose=verbose, seed=seed, time_budget_s=left)
+    train_digitizer(with_signal, model_folder, verbose=verbose, seed=seed, time_budget_s=left,
+                    cnn_steps=cnn_steps)
     summary = {"package": "ecgpaper", "version": __version__, "fill": DEFAULT_FILL,
                "records_with_signal": len(with_signal), "records_labelled": len(labelled),
                "records_skipped": len(skipped), "train_s": round(time.monotonic() - t0, 1)}
@@ -134,11 +139,18 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
     return summary
 
 
+#: Torch threads when running a digitizer with a network (see :func:`load`).
+RUN_THREADS = 1
+
+
 def load(model_folder: str | Path) -> tuple[DigitizationModel, Classifier | None]:
     """Load the models written by :func:`train`.
 
     The digitizer is classical, so a folder without a trained digitizer still digitizes
-    (with the default parameters); the classifier is None when none was trained.
+    (with the default parameters); the classifier is None when none was trained.  When the
+    digitizer has a network, torch runs it on :data:`RUN_THREADS` thread(s): the network's
+    small per-row batches gain nothing from more threads, and on a busy machine extra
+    threads halve the speed (issue 16: 16.4 s with one thread, 33.8 s with torch's default).
     """
     model_folder = Path(model_folder)
     fill = DEFAULT_FILL
@@ -146,6 +158,10 @@ def load(model_folder: str | Path) -> tuple[DigitizationModel, Classifier | None
     if cfg_path.is_file():
         fill = json.loads(cfg_path.read_text()).get("fill", DEFAULT_FILL)
     digitization = DigitizationModel(load_digitizer(model_folder), fill)
+    if digitization.digitizer is not None and digitization.digitizer.centreline is not None:
+        import torch
+
+        torch.set_num_threads(RUN_THREADS)
     return digitization, load_classifier(model_folder / CLASSIFIER_SUBDIR)
 
 
@@ -355,7 +371,7 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ecgpaper.runner -d DATA -m MODEL [-v] [--time-budget-s S] [--seed N]``.
+    """``python -m ecgpaper.runner -d DATA -m MODEL [-v] [--time-budget-s S] [--seed N] [--cnn-steps K]``.
 
     Trains as ``train_model.py`` does (same folders), with an optional wall-clock budget (the
     Challenge's ``train_model.py`` has no such option; the demo uses this one).
@@ -370,11 +386,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--time-budget-s", type=float, default=None,
                     help="wall-clock budget of the whole training (default: none)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cnn-steps", type=int, default=None,
+                    help="optimiser steps of the digitizer's network (default: the package's)")
     args = ap.parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     summary = train(args.data_folder, args.model_folder, verbose=args.verbose,
-                    time_budget_s=args.time_budget_s, seed=args.seed)
+                    time_budget_s=args.time_budget_s, seed=args.seed, cnn_steps=args.cnn_steps)
     print(f"Trained on {summary['records_with_signal']} records "
           f"({summary['records_labelled']} labelled) in {summary['train_s']} s.")
     return 0

@@ -123,6 +123,24 @@ def test_fit_on_a_rendered_page_lowers_the_loss():
     assert fit["loss_last"] < 0.75 * fit["loss_first"], fit
 
 
+def test_fit_by_steps_is_the_same_on_a_quiet_or_a_busy_machine():
+    """With a step count the fit does not depend on the clock: a generous and a tight (but
+    sufficient) time cap, as on a quiet and a busy machine, give the same weights."""
+    sig = synthetic_ecg(500.0, seed=36)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(preset="clean", dpi=150), seed=37)
+    tiles, targets = cnn.page_tiles(res.image, res.annotation, 500.0, sig.shape[0])
+    weights = []
+    for cap_s in (600.0, 60.0):
+        torch.manual_seed(1)
+        model = cnn.CentreLineModel()
+        fit = cnn.fit_tiles(model, tiles, targets, np.random.default_rng(1), time_budget_s=cap_s,
+                            max_steps=8, px_per_batch=10_000)
+        assert fit["steps"] == 8
+        weights.append([p.detach().clone() for p in model.net.parameters()])
+    for a, b in zip(*weights):
+        assert torch.equal(a, b)
+
+
 def test_pipeline_uses_the_network_only_when_given():
     sig = synthetic_ecg(500.0, seed=33)
     res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=34)
@@ -142,7 +160,7 @@ def test_training_keeps_the_network_only_if_it_helps(tmp_path: Path):
     write_record(str(rec), synthetic_ecg(500.0, seed=35), 500.0, list(LEADS_12))
     model_dir = tmp_path / "model"
     train_digitizer([str(rec)], model_dir, seed=0, n_images=1, candidates={"morph_h_ratio": [1.05]},
-                    cnn_budget_s=3.0, cnn_pages=1)
+                    cnn_budget_s=60.0, cnn_pages=1, cnn_steps=20)
     folder = model_dir / "digitizer"
     cfg = json.loads((folder / "config.json").read_text())
     val = cfg["meta"]["centreline"]["validation_db"]
@@ -167,7 +185,8 @@ def test_training_uses_the_records_own_annotated_images(tmp_path: Path):
                         "--seed", "5", "--quiet"]) in (0, None)
     assert list(data.glob("r1*.json"))
     train_digitizer([str(data / "r1")], tmp_path / "model", seed=0, n_images=1,
-                    candidates={"morph_h_ratio": [1.05]}, cnn_budget_s=1.5, cnn_pages=4)
+                    candidates={"morph_h_ratio": [1.05]}, cnn_budget_s=60.0, cnn_pages=4,
+                    cnn_steps=10)
     cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
     meta = cfg["meta"]["centreline"]
     assert meta["annotated_pages"] == 1 and meta["pages"] == 4  # 1 own + 3 rendered

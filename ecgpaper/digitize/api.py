@@ -148,10 +148,29 @@ def _page_snr(image, ref, hdr, params: dict, centreline=None) -> list[float]:
     return _readout_snr(ro.leads, ref, hdr)
 
 
+#: Optimiser steps of the centre-line network's fit (the fit is defined by steps, not time).
+CNN_STEPS = 6000
+#: Wall-clock cap of the fit in seconds (a safety stop for very slow machines only).
+CNN_CAP_S = 3600.0
+
+
+def train_threads() -> int:
+    """Torch threads for training: the CPUs this process may use (at most 8), whatever the
+    load, so that a busy machine runs the same computation more slowly."""
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
 def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = False,
                     seed: int = 0, time_budget_s: float | None = None,
                     n_images: int = 24, candidates: dict | None = None,
-                    cnn_budget_s: float | None = None, cnn_pages: int = 60) -> None:
+                    cnn_budget_s: float | None = None, cnn_pages: int = 60,
+                    cnn_steps: int | None = None) -> None:
     """Fit the digitizer on rendered training records and write its folder.
 
     1. **Classical parameters.**  The aspect of the brush model of the ``"morph"`` read-out
@@ -165,9 +184,11 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
        give tiles with exact targets from their annotations: up to half of them are the
        training records' own images when they come with an ``ecg_image_kit`` annotation
        (``<image>.json`` beside the image), the rest are rendered (other seeds); the network is
-       fitted for ``cnn_budget_s`` seconds, then the pages of step 1 are digitized with and
-       without it, and it is kept only when it raises their mean SNR (both figures go into
-       ``config.json``).
+       fitted for ``cnn_steps`` optimiser steps (the learning-rate schedule follows the steps,
+       so the same data and seed give the same network on a quiet or a busy machine; the
+       wall-clock cap only stops a fit that a slow machine would never finish, with a
+       warning), then the pages of step 1 are digitized with and without it, and it is kept
+       only when it raises their mean SNR (both figures go into ``config.json``).
 
     Parameters
     ----------
@@ -180,18 +201,21 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     seed : int
         Seed of record order, render seeds and network initialisation.
     time_budget_s : float or None
-        Wall-clock budget: 30 % for step 1 (at least one image is used when any record is
-        given), the rest for step 2.  None = no limit (step 2 fits for ``cnn_budget_s``).
+        Wall-clock cap: 30 % for step 1 (at least one image is used when any record is
+        given), the rest for step 2.  None = no cap (the result then depends on the data and
+        the seed only).
     n_images : int
         Images rendered for the parameter search (and the network's validation).
     candidates : dict or None
         Parameter name -> list of values searched one at a time; default
         :data:`DEFAULT_CANDIDATES`.
     cnn_budget_s : float or None
-        Seconds of network fitting; None = 600 s, or what ``time_budget_s`` leaves after
-        preparing the tiles.  0 = no network.
+        Wall-clock cap of the network fit; None = :data:`CNN_CAP_S`, or what ``time_budget_s``
+        leaves after preparing the tiles.  0 = no network.
     cnn_pages : int
         Pages rendered for the network's training tiles.
+    cnn_steps : int or None
+        Optimiser steps of the network fit; None = :data:`CNN_STEPS`.
     """
     t_start = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -246,7 +270,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     if records and data and (cnn_budget_s is None or cnn_budget_s > 0):
         meta["centreline"], model = _train_centreline_step(
             records, rng, params, data, t_start, time_budget_s, cnn_budget_s, cnn_pages,
-            levels, seed, verbose)
+            levels, seed, verbose, CNN_STEPS if cnn_steps is None else int(cnn_steps))
         kept = model is not None
         if kept:
             save_centreline(model, out)
@@ -266,7 +290,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
 def _train_centreline_step(records: list[str], rng: np.random.Generator, params: dict,
                            data: list, t_start: float, time_budget_s: float | None,
                            cnn_budget_s: float | None, cnn_pages: int, levels: tuple[str, ...],
-                           seed: int, verbose: bool) -> tuple[dict, object | None]:
+                           seed: int, verbose: bool, steps: int) -> tuple[dict, object | None]:
     """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None)."""
     import torch
 
@@ -290,17 +314,27 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
     tiles, targets, n_pages = collect_tiles(
         pages(), params, None if time_budget_s is None else 0.2 * remaining())
     prep_s = time.perf_counter() - t_prep
-    fit_s = 600.0 if cnn_budget_s is None else float(cnn_budget_s)
+    fit_s = CNN_CAP_S if cnn_budget_s is None else float(cnn_budget_s)
     if time_budget_s is not None:
         # keep time for the validation: two digitizations per page of step 1
         fit_s = min(fit_s, remaining() - 1.0 * len(data))
     if fit_s <= 1.0 or not tiles:
         return {"skipped": "no time left" if tiles else "no tiles", "pages": n_pages}, None
+    threads = train_threads()
+    torch.set_num_threads(threads)
     torch.manual_seed(seed)
     model = CentreLineModel()
     meta = {"pages": n_pages, "annotated_pages": n_own, "tiles": len(tiles),
-            "prep_s": round(prep_s, 1)}
-    meta.update(fit_tiles(model, tiles, targets, rng, fit_s))
+            "prep_s": round(prep_s, 1), "torch_threads": threads, "steps_asked": steps}
+    meta.update(fit_tiles(model, tiles, targets, rng, fit_s, max_steps=steps))
+    meta["steps_per_s"] = round(meta["steps"] / max(meta["seconds"], 1e-9), 2)
+    if meta["steps"] < steps:
+        log.warning("digitizer training: the network fit stopped at its wall-clock cap "
+                    "(%.0f s) after %d of %d steps; the model depends on this machine's speed",
+                    fit_s, meta["steps"], steps)
+    elif verbose:
+        log.info("digitizer training: %d network steps in %.0f s (%.1f steps/s, %d threads)",
+                 meta["steps"], meta["seconds"], meta["steps_per_s"], threads)
     del tiles, targets
     base, with_cnn = [], []
     for k, (image, ref, hdr) in enumerate(data):

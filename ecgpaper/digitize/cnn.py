@@ -335,7 +335,11 @@ def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
 def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarray],
               rng: np.random.Generator, time_budget_s: float, max_steps: int | None = None,
               lr: float = 3e-3, px_per_batch: int = 160_000) -> dict:
-    """Fit the network on tiles with targets, for a time budget (cosine learning rate).
+    """Fit the network on tiles with targets (cosine learning rate).
+
+    With ``max_steps`` the fit is defined by its steps: the learning rate follows the step
+    count and ``time_budget_s`` only stops it early (a slow machine); without it the fit runs
+    for ``time_budget_s`` and the schedule follows the clock.
 
     Returns
     -------
@@ -361,9 +365,8 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
         elapsed = time.perf_counter() - t0
         if elapsed >= time_budget_s or (max_steps is not None and step >= max_steps):
             break
-        frac = elapsed / max(time_budget_s, 1e-9)
-        if max_steps is not None:
-            frac = max(frac, step / max_steps)
+        # with a step count the schedule follows the steps only (the time is a safety cap)
+        frac = elapsed / max(time_budget_s, 1e-9) if max_steps is None else step / max_steps
         for g in opt.param_groups:
             g["lr"] = lr * 0.5 * (1.0 + np.cos(np.pi * min(frac, 1.0)))
         h = hs[int(rng.choice(len(hs), p=weight))]
