@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cnn-budget-s", type=float, default=None,
                     help="seconds of centre-line network fitting (default: train_digitizer's)")
     ap.add_argument("--cnn-pages", type=int, default=60)
+    ap.add_argument("--cnn-steps", type=int, default=None,
+                    help="network steps (default: the package's CNN_STEPS)")
     ap.add_argument("--model-dir", default=None, help="reuse/keep the trained config here")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if load_digitizer(model_dir) is None:
         train_digitizer(train, model_dir, seed=args.seed, time_budget_s=args.train_budget_s,
                         n_images=args.train_images, cnn_budget_s=args.cnn_budget_s,
-                        cnn_pages=args.cnn_pages)
+                        cnn_pages=args.cnn_pages, cnn_steps=args.cnn_steps)
     dig = load_digitizer(model_dir)
     print(f"fit: {time.perf_counter() - t0:.1f} s; params {dig.params}; "
           f"scores {dig.meta.get('scores_db')}")

@@ -416,11 +416,19 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     gap_mm = signal_gap_mm(falls, [ends[r] for r in pulse_rows], num_samples / fs_hz
                            - 1.0 / fs_hz, px_per_s, ppm_x, x_hi)
     info["pulse_gap_mm"] = None if gap_mm is None else round(gap_mm, 3)
+    span_px = (num_samples - 1) / fs_hz * px_per_s
+    x0_ends = rows_start_px(ends, span_px, ppm_x, x_hi)
     if falls:
         x0 = float(np.median(falls)) + (DEFAULT_GAP_MM if gap_mm is None else gap_mm) * ppm_x
+        info["time_origin"] = "pulse"
+    elif x0_ends is not None:
+        # no pulse found: every full row ends at the last sample
+        x0 = x0_ends
+        info["time_origin"] = "row ends"
     else:
         starts = [rt.x_px[np.argmax(np.isfinite(rt.y_px))] for rt in tracks if np.isfinite(rt.y_px).any()]
         x0 = float(np.median(starts)) if starts else 0.0
+        info["time_origin"] = "first ink"
     x0s = falls
     mm_per_mv = PAPER_GAIN_MM_PER_MV
     if heights:
@@ -533,6 +541,31 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
 #: Time from a pulse's falling edge to the signal's first sample when the page does not show
 #: it (mm of paper): the 1-mm foot of the usual clinical drawing.
 DEFAULT_GAP_MM = 1.0
+
+
+def rows_start_px(ends_px: list[float], span_px: float, px_per_mm: float, x_max_px: float,
+                  tolerance_mm: float = 0.5) -> float | None:
+    """Column of the first sample from where the rows end, when no pulse tells.
+
+    Every full row ends at the signal's last sample, ``span_px`` after its first.  At least
+    two rows (and most of them) must end within ``tolerance_mm`` of their median, clear of the
+    image border (2 mm).
+
+    Examples
+    --------
+    >>> rows_start_px([2086.0, 2086.6, 2085.7, 1400.0], 1968.1, 7.874, 2178.0)
+    118.0
+    >>> rows_start_px([2086.0, 1400.0], 1968.1, 7.874, 2178.0) is None
+    True
+    """
+    e = np.asarray([v for v in ends_px if np.isfinite(v) and x_max_px - v > 2.0 * px_per_mm])
+    if e.size < 2:
+        return None
+    med = float(np.median(e))
+    close = np.abs(e - med) < tolerance_mm * px_per_mm
+    if close.sum() < max(2, 0.6 * e.size):
+        return None
+    return round(float(np.median(e[close])) - span_px, 1)
 
 
 def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px_per_s: float,
