@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 
 from ecgpaper.constants import LEADS_12
+from ecgpaper.digitize import train_digitizer
 from ecgpaper.digitize.gridlines import remove_grid_lines
 from ecgpaper.digitize.layout import pulse_rise_foot
 from ecgpaper.digitize.pipeline import digitize_image, limb_lead_consistency, signal_gap_mm
 from ecgpaper.scoring import snr_per_lead
+from ecgpaper.wfdbio import write_record
 
 PPM = 200 / 25.4  # 200 dpi
 FS = 500.0
@@ -62,9 +64,11 @@ def limb_consistent_ecg(seed: int = 0) -> np.ndarray:
 
 
 def draw_foreign_page(sig: np.ndarray, grid_rgb=((30, 70, 30), (95, 140, 95)),
-                      trace_rgb=(70, 70, 70)) -> tuple[np.ndarray, np.ndarray]:
+                      trace_rgb=(70, 70, 70), plotted: list | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """A 3x4 + II page in another printer's style; returns the image and the masked
-    reference (NaN where a lead is not printed)."""
+    reference (NaN where a lead is not printed).  ``plotted``, when given, receives the
+    leads as the official generator's JSON lists them (``plotted_pixels`` as ``[y, x]``)."""
     h, w = 1700, 2200
     img = np.full((h, w, 3), 250, np.uint8)
     major, minor = grid_rgb
@@ -88,6 +92,9 @@ def draw_foreign_page(sig: np.ndarray, grid_rgb=((30, 70, 30), (95, 140, 95)),
         ys = ROWS[r] - sig[a:z, j] * ppmv
         pts = np.round(np.stack([xs, ys], axis=1) * 16).astype(np.int32)
         cv2.polylines(img, [pts], False, trace_rgb, 2, cv2.LINE_AA, shift=4)
+        if plotted is not None:
+            plotted.append({"lead_name": lead, "start_sample": a, "end_sample": z,
+                            "plotted_pixels": np.stack([ys, xs], axis=1).tolist()})
         x_left = int(round(xs[0]))
         if c is not None and c > 0:  # bold bar between columns
             cv2.rectangle(img, (x_left - 3, int(ROWS[r] - 45)), (x_left + 3, int(ROWS[r] + 45)),
@@ -195,6 +202,31 @@ def test_limb_lead_consistency_flags_a_misread_triple():
     rng = np.random.default_rng(0)
     leads["III"] = rng.normal(0, 0.5, N)   # read from a shadow
     assert limb_lead_consistency(leads)["I,II,III"] > 1.0
+
+
+@pytest.mark.parametrize("shift_px, used", [(0.0, 1), (25.0, 0)])
+def test_training_uses_the_official_generators_annotated_images(tmp_path, shift_px, used):
+    """A training record whose image comes with the official generator's JSON gives tiles and
+    a validation page; a JSON whose points miss the trace (its rotated pages) is not used."""
+    import json
+
+    sig = limb_consistent_ecg(7)
+    leads: list = []
+    img, _ = draw_foreign_page(sig, plotted=leads)
+    for lead in leads:
+        lead["plotted_pixels"] = [[y + shift_px, x] for y, x in lead["plotted_pixels"]]
+    rec = tmp_path / "data" / "r1"
+    rec.parent.mkdir()
+    write_record(str(rec), sig, FS, list(LEADS_12))
+    cv2.imwrite(str(rec) + "-0.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (tmp_path / "data" / "r1-0.json").write_text(json.dumps({"leads": leads}))
+    hea = tmp_path / "data" / "r1.hea"
+    hea.write_text(hea.read_text() + "# Image: r1-0.png\n")
+    train_digitizer([str(rec)], tmp_path / "model", seed=0, n_images=2,
+                    candidates={"morph_h_ratio": [1.05]}, cnn_budget_s=60.0, cnn_pages=2,
+                    cnn_steps=3)
+    cfg = json.loads((tmp_path / "model" / "digitizer" / "config.json").read_text())
+    assert cfg["meta"]["centreline"]["annotated_pages"] == used
 
 
 @pytest.mark.shared_data

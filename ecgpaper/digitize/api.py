@@ -99,15 +99,73 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
         yield res.image, ref, hdr, res.annotation
 
 
-def _annotated_pages(records: list[str], max_pages: int):
-    """Yield (image, annotation, header) for the training records' own annotated images.
+def foreign_annotation(meta: dict, image: np.ndarray, min_on_ink: float = 0.8) -> dict | None:
+    """An ``ecg_image_kit``-style annotation from the official generator's JSON, or None.
+
+    ECG-Image-Kit writes per lead ``lead_name``, ``start_sample``, ``end_sample`` and
+    ``plotted_pixels`` (``[y, x]`` per plotted sample).  On its rotated or cropped pages those
+    points miss the trace by tens of pixels, so the annotation is used only when at least
+    ``min_on_ink`` of the points lie on ink (within 1 px of a pixel at least half as dark as
+    the page's darkest strokes).  The baseline of each lead (used to match rows) is the
+    median row of its points.
+
+    Examples
+    --------
+    >>> img = np.full((50, 60, 3), 255, np.uint8); img[20, 5:55] = 0
+    >>> meta = {"leads": [{"lead_name": "II", "start_sample": 0, "end_sample": 50,
+    ...                    "plotted_pixels": [[20.0, 5.0 + k] for k in range(50)]}]}
+    >>> ann = foreign_annotation(meta, img)
+    >>> ann["leads"][0]["name"], len(ann["leads"][0]["x_px"])
+    ('II', 50)
+    >>> meta["leads"][0]["plotted_pixels"] = [[35.0, 5.0 + k] for k in range(50)]
+    >>> foreign_annotation(meta, img) is None
+    True
+    """
+    import cv2
+
+    leads_in = meta.get("leads")
+    if not isinstance(leads_in, list) or not leads_in:
+        return None
+    dark = 255.0 - np.asarray(image, np.float32).min(axis=2) if image.ndim == 3 else \
+        255.0 - np.asarray(image, np.float32)
+    level = float(np.percentile(dark, 99.5))
+    inked = cv2.dilate((dark >= 0.5 * level).astype(np.uint8), np.ones((3, 3), np.uint8))
+    h, w = inked.shape
+    leads, hits, total = [], 0, 0
+    for lead in leads_in:
+        try:
+            pts = np.asarray(lead["plotted_pixels"], float).reshape(-1, 2)
+            name = canonical_lead_name(str(lead["lead_name"]))
+            a, z = int(lead["start_sample"]), int(lead["end_sample"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if pts.shape[0] != z - a or pts.shape[0] < 2:
+            return None
+        yi = np.clip(np.round(pts[:, 0]).astype(int), 0, h - 1)
+        xi = np.clip(np.round(pts[:, 1]).astype(int), 0, w - 1)
+        hits += int(inked[yi, xi].sum())
+        total += pts.shape[0]
+        y_med = float(np.median(pts[:, 0]))
+        leads.append({"name": name, "start_sample": a, "end_sample": z,
+                      "x_px": pts[:, 1].tolist(), "y_px": pts[:, 0].tolist(),
+                      "baseline_px": [[float(pts[0, 1]), y_med], [float(pts[-1, 1]), y_med]]})
+    if total == 0 or hits < min_on_ink * total:
+        return None
+    return {"generator": "ECG-Image-Kit", "leads": leads}
+
+
+def _annotated_pages(records: list[str], max_pages: int, with_reference: bool = False):
+    """Yield (image, annotation, header[, masked reference]) for the training records' own
+    annotated images.
 
     An image of a record (``# Image:`` line of its header) counts when a JSON file of the
-    same name lies beside it and was written by this project's ``ecg_image_kit`` (per-sample
-    pixel positions of every lead).  Unreadable headers, images or annotations are logged
-    and skipped.
+    same name lies beside it, written by this project's ``ecg_image_kit`` (per-sample pixel
+    positions of every lead) or by the official generator (ECG-Image-Kit, whose points are
+    checked against the ink: :func:`foreign_annotation`).  With ``with_reference`` the masked
+    reference (the record's signal, NaN outside the printed samples) comes too, for
+    validation.  Unreadable headers, signals, images or annotations are logged and skipped.
     """
-    from ecgpaper.wfdbio import HeaderError, read_header
+    from ecgpaper.wfdbio import HeaderError, read_header, read_signal
 
     made = 0
     for rec in records:
@@ -125,14 +183,29 @@ def _annotated_pages(records: list[str], max_pages: int):
                 continue
             try:
                 ann = json.loads(ann_path.read_text(encoding="utf-8"))
-                if ann.get("generator") != "ecg_image_kit" or "leads" not in ann:
+                if not isinstance(ann, dict):
                     continue
                 image = read_image(path)
-            except (OSError, ValueError) as exc:
+                if ann.get("generator") != "ecg_image_kit":
+                    ann = foreign_annotation(ann, image)
+                if ann is None or "leads" not in ann:
+                    continue
+                ref = None
+                if with_reference:
+                    sig, hdr = read_signal(rec)
+                    ref = np.full_like(sig, np.nan)
+                    names = [canonical_lead_name(n) for n in hdr.lead_names]
+                    for lead in ann["leads"]:
+                        lead_name = canonical_lead_name(lead["name"])
+                        if lead_name in names:
+                            j = names.index(lead_name)
+                            a, z = int(lead["start_sample"]), int(lead["end_sample"])
+                            ref[a:z, j] = sig[a:z, j]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("digitizer training: skipping image %s: %s", path, exc)
                 continue
             made += 1
-            yield image, ann, hdr
+            yield (image, ann, hdr, ref) if with_reference else (image, ann, hdr)
 
 
 def _readout_snr(leads: dict[str, np.ndarray], ref: np.ndarray, hdr) -> list[float]:
@@ -230,7 +303,11 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     data = []
     levels = ("clean", "moderate", "heavy")
     if records:
-        for image, ref, hdr, _ in _render_pairs(records, rng, n_images, levels):
+        # the training folder's own annotated images (as a Challenge folder brings them) are
+        # validation pages first, then rendered pages fill up
+        for image, _, hdr, ref in _annotated_pages(records, n_images // 2, with_reference=True):
+            data.append((image, ref, hdr))
+        for image, ref, hdr, _ in _render_pairs(records, rng, n_images - len(data), levels):
             data.append((image, ref, hdr))
             if search_budget is not None and time.perf_counter() - t_start > 0.25 * search_budget:
                 break
