@@ -75,6 +75,14 @@ class RenderConfig:
         Offset into the signal of the first shown sample.
     calibration_pulse, lead_labels, separators, header_text : bool
         Page elements (bool or probability).
+    pulse_foot : bool
+        Draw a 1-mm foot at 0 mV after the pulse's fall, the signal starting at its end
+        (bool or probability); without it the signal starts at the fall (as ECG-Image-Kit
+        draws).
+    label_below : bool
+        Lead labels below the baseline instead of above (bool or probability).
+    separator_width_mm : float
+        Width of the bar between panels; 0 = a line of the trace's width.
     grid_style : str
         One of :data:`GRID_STYLES`.
     grid_color : str or RGB
@@ -141,6 +149,9 @@ class RenderConfig:
     lead_labels: Any = True
     separators: Any = True
     header_text: Any = True
+    pulse_foot: Any = True
+    label_below: Any = False
+    separator_width_mm: Any = 0.0
     grid_style: Any = "standard"
     grid_color: Any = "red"
     paper_color: Any = (255, 255, 255)
@@ -229,11 +240,26 @@ _HEAVY = dict(
     blur_sigma_px=(0.5, 1.5),
 )
 
-#: Named presets: the benchmark distortion levels (issue 5).
+#: Printing styles of other printers and generators (issue 16): grids light to dark and
+#: black-and-white, thin grey to thick black traces, pulses with or without a foot, labels
+#: above or below, thin or bold separator bars.  The digitizer's training renders part of its
+#: pages with it, so that nothing it learns is one printer's convention.
+_STYLES = dict(
+    grid_color=["red", "pink", (200, 60, 40), (140, 40, 30), (90, 55, 35), (40, 90, 50),
+                (20, 60, 110), (110, 40, 120), (60, 60, 60), (110, 110, 110)],
+    trace_color=[(0, 0, 0), (25, 25, 25), (50, 50, 50), (75, 75, 75), (20, 20, 70)],
+    line_width_pt=(0.45, 1.1),
+    pulse_foot=0.5,
+    label_below=0.5,
+    separator_width_mm=[0.0, 0.0, 0.5, 1.0],
+)
+
+#: Named presets: the benchmark distortion levels (issue 5) and printing styles (issue 16).
 PRESETS: dict[str, dict[str, Any]] = {
     "clean": {},
     "moderate": _MODERATE,
     "heavy": _HEAVY,
+    "styles": _STYLES,
 }
 
 
@@ -243,7 +269,9 @@ def preset(name: str) -> RenderConfig:
     ``"clean"``: 200 DPI, no distortion. ``"moderate"``: rotation up to 5
     degrees, noise, blur, wrinkles and creases, handwriting. ``"heavy"``:
     moderate plus perspective, crop/pad, stains, shadow, uneven light, colour
-    temperature, salt and pepper, JPEG, banding, stamps, 100-150 DPI.
+    temperature, salt and pepper, JPEG, banding, stamps, 100-150 DPI.  ``"styles"``: clean
+    geometry in other printers' styles (grid and trace colours, trace width, pulse foot,
+    label position, separator width).
 
     Raises
     ------
@@ -288,7 +316,8 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed) & (2**63 - 1), key]))
 
 
-_BOOL_FIELDS = {"calibration_pulse", "lead_labels", "separators", "header_text"}
+_BOOL_FIELDS = {"calibration_pulse", "lead_labels", "separators", "header_text", "pulse_foot",
+                "label_below"}
 _COLOR_FIELDS = {"paper_color", "background_color", "grid_color", "trace_color"}
 
 

@@ -313,12 +313,22 @@ def render(
         x_left = (pan.x0_mm + pan.t0_s * mm_per_s) * px_per_mm
         if p["separators"] and pan.col > 0 and not pan.rhythm:
             half = min(4.0, 0.3 * lay.row_spacing_mm) * px_per_mm
-            cv2.line(img, (int(round(x_left * _SCALE)), int(round((bl_px - half) * _SCALE))),
-                     (int(round(x_left * _SCALE)), int(round((bl_px + half) * _SCALE))),
-                     trace_rgb, thick, cv2.LINE_AA, _SHIFT)
+            bar = float(p["separator_width_mm"]) * px_per_mm
+            if bar > thick:  # a bold bar centred on the panel edge
+                cv2.rectangle(img, (int(round((x_left - bar / 2) * _SCALE)),
+                                    int(round((bl_px - half) * _SCALE))),
+                              (int(round((x_left + bar / 2) * _SCALE)),
+                               int(round((bl_px + half) * _SCALE))),
+                              trace_rgb, -1, cv2.LINE_AA, _SHIFT)
+            else:
+                cv2.line(img, (int(round(x_left * _SCALE)), int(round((bl_px - half) * _SCALE))),
+                         (int(round(x_left * _SCALE)), int(round((bl_px + half) * _SCALE))),
+                         trace_rgb, thick, cv2.LINE_AA, _SHIFT)
         if p["lead_labels"]:
             off_mm = min(5.0, 0.3 * lay.row_spacing_mm)
-            box = draw_text(img, pan.lead, x_left + 1.0 * px_per_mm, bl_px - off_mm * px_per_mm,
+            y_text = bl_px + (off_mm + 0.5 * label_px / px_per_mm) * px_per_mm \
+                if p["label_below"] else bl_px - off_mm * px_per_mm
+            box = draw_text(img, pan.lead, x_left + 1.0 * px_per_mm, y_text,
                             label_px, font_path, text_rgb)
             label_boxes.append(box)
         else:
@@ -332,8 +342,12 @@ def render(
             x0 = lay.cal_x_mm
             w = 0.2 * mm_per_s
             top = b - 1.0 * mm_per_mv
-            pts = np.array([[x0, b], [x0 + 1, b], [x0 + 1, top], [x0 + 1 + w, top],
-                            [x0 + 1 + w, b], [x0 + 2 + w, b]], np.float64) * px_per_mm
+            if p["pulse_foot"]:
+                pts = np.array([[x0, b], [x0 + 1, b], [x0 + 1, top], [x0 + 1 + w, top],
+                                [x0 + 1 + w, b], [x0 + 2 + w, b]], np.float64) * px_per_mm
+            else:  # the signal starts at the fall
+                pts = np.array([[x0 + 1, b], [x0 + 2, b], [x0 + 2, top], [x0 + 2 + w, top],
+                                [x0 + 2 + w, b]], np.float64) * px_per_mm
             cal_polys.append((r, pts))
             _draw_stroke(img, pts, trace_rgb, lw_px)
 
