@@ -249,14 +249,17 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     1. **Classical parameters.**  The aspect of the brush model of the ``"morph"`` read-out
        on crisp strokes (``morph_h_ratio``) and on blurred ones (``morph_h_ratio_blurred``;
        blur widens the measured stroke) depends on the plotting style.  Training renders
-       ``n_images`` pages of training records with ``ecg_image_kit`` (clean, moderate and
-       heavy presets in turn, random seeds), digitizes them with each candidate value and
+       ``n_images`` pages of training records with ``ecg_image_kit`` (clean, styles, moderate
+       and heavy presets in turn, random seeds; the training folder's own annotated images
+       first, up to half of them), digitizes them with each candidate value and
        keeps the one with the best mean Challenge SNR against the masked reference, on the
        pages where that parameter applies (crisp or blurred, as the pipeline decides).
     2. **Centre-line network** (:mod:`ecgpaper.digitize.cnn`).  ``cnn_pages`` further pages
        give tiles with exact targets from their annotations: up to half of them are the
-       training records' own images when they come with an ``ecg_image_kit`` annotation
-       (``<image>.json`` beside the image), the rest are rendered (other seeds); the network is
+       training records' own images when they come with an annotation (``<image>.json``
+       beside the image, from ``ecg_image_kit`` or from the official generator where its
+       points lie on ink: :func:`foreign_annotation`), the rest are rendered (other seeds);
+       the network is
        fitted for ``cnn_steps`` optimiser steps (the learning-rate schedule follows the steps,
        so the same data and seed give the same network on a quiet or a busy machine; the
        wall-clock cap only stops a fit that a slow machine would never finish, with a
@@ -301,7 +304,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     params: dict = {}
     scores: dict = {}
     data = []
-    levels = ("clean", "moderate", "heavy")
+    levels = ("clean", "styles", "moderate", "heavy")
     if records:
         # the training folder's own annotated images (as a Challenge folder brings them) are
         # validation pages first, then rendered pages fill up
