@@ -15,9 +15,12 @@ apart by shape, and so does this stage:
    has the trace's colour, not the grid's.  The page teaches both: a colour histogram of the
    line pixels (the grid) and one of the dark pixels away from any line (the trace and its
    labels).  A line pixel whose colour is more likely under the trace's histogram stays ink.
-3. **Fill.**  The remaining line pixels take the ink level of their nearest unmasked
-   neighbours across the line (a normalised convolution along the perpendicular axis), so a
-   stroke that crosses a line stays connected and a line on blank paper becomes blank.
+3. **Fill.**  The remaining line pixels take the ink level of their unmasked neighbours
+   one pixel across the line (a normalised convolution along the perpendicular axis; none
+   left means blank), so a stroke that crosses a line stays connected where it can and a
+   line on blank paper becomes blank.  A wider fill (+-4 px) smeared strokes that run next
+   to a line into it: on the official generator's sample pages +-1 px gave 16.7 / 10.9 dB
+   (plain / distorted) against 15.7 / 9.2 dB with +-4 px.
 
 The colours are learnt from each page, not assumed: the same code handles light and dark grids,
 colour casts and black-and-white pages.  Where grid and trace share a colour (black grid, black
@@ -142,7 +145,7 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
     >>> ink = np.zeros((300, 400), np.float32); ink[::8, :] = 0.7; ink[:, ::8] = 0.7
     >>> x = np.arange(400); y = 150 + (20 * np.sin(x / 15)).astype(int); ink[y, x] = 0.9
     >>> out = remove_grid_lines(ink, 8.0, 0.3, codes=np.where(ink > 0.8, 1, 2).astype(np.uint16))
-    >>> float(out.ink[16:-16:8, 3:5].max()) < 0.3, float(np.mean(out.ink[y, x] > 0.5)) > 0.9
+    >>> float(out.ink[16:-16:8, :].mean()) < 0.05, float(np.mean(out.ink[y, x] > 0.5)) > 0.9
     (True, True)
     """
     h, w = ink.shape
@@ -187,7 +190,7 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
     fill_h = on_h & ~kept
     fill_v = on_v & ~kept
     out = ink.astype(np.float32, copy=True)
-    for m, k in ((fill_v, (9, 1)), (fill_h, (1, 9))):
+    for m, k in ((fill_v, (3, 1)), (fill_h, (1, 3))):
         if not m.any():
             continue
         keep = (~(fill_h | fill_v)).astype(np.float32)
