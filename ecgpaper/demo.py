@@ -10,7 +10,7 @@ entry scripts of the repository (each command is printed before it runs):
    NaN where a sample is not printed, as the Challenge scores);
 3. training on the training records: ``python -m ecgpaper.runner``, the same training as
    ``train_model.py`` but with fewer network steps (``--cnn-steps``, 1500 by default;
-   ``train_model.py`` uses the package's 6000) and a wall-clock cap (``--train-budget-s``,
+   ``train_model.py`` uses the package's 14000) and a wall-clock cap (``--train-budget-s``,
    150 s by default, a safety stop);
 4. a hidden copy of the test folder (no signals, labels or demographics) made by
    ``python -m ecgpaper.prepare hidden``;
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="wall-clock cap of training (a safety stop; python train_model.py has "
                          "none)")
     ap.add_argument("--cnn-steps", type=int, default=1500,
-                    help="optimiser steps of the digitizer's network (train_model.py: 6000)")
+                    help="optimiser steps of the digitizer's network (train_model.py: 14000)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--jobs", type=int, default=2, help="processes for simulation and rendering")
     args = ap.parse_args(argv)
