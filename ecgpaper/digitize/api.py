@@ -107,8 +107,8 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     ``plotted_pixels`` (``[y, x]`` per plotted sample).  On its rotated or cropped pages those
     points miss the trace by tens of pixels, so the annotation is used only when the points
     lie on the strokes: the page's darkness averaged over all points, shifted up or down by
-    0 to ``max_offset_px``, must peak within 1 px of no shift and stand clearly (a fifth of
-    the strokes' darkness) above its median over the shifts.  Grid lines, periodic and
+    0 to ``max_offset_px``, must be (within 10 %) at its peak with no shift, and the peak must
+    stand clearly (a fifth of the strokes' darkness) above its median over the shifts.  Grid lines, periodic and
     everywhere, average out; the trace does not.  The baseline of each lead (used to match
     rows) is the median row of its points.
 
@@ -153,8 +153,8 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     shifts = np.arange(-max_offset_px, max_offset_px + 1)
     prof = np.array([float(np.mean(peak[np.clip(yi + k, 0, h - 1), xi])) for k in shifts])
     level = float(np.percentile(dark, 99.5))
-    best = int(shifts[int(np.argmax(prof))])
-    if abs(best) > 1 or prof.max() - float(np.median(prof)) < 0.2 * level:
+    at0, med = float(prof[max_offset_px]), float(np.median(prof))
+    if at0 - med < 0.9 * (prof.max() - med) or prof.max() - med < 0.2 * level:
         return None
     return {"generator": "ECG-Image-Kit", "leads": leads}
 
