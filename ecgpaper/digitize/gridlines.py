@@ -8,9 +8,10 @@ apart by shape, and so does this stage:
 1. **Lines by shape.**  On the deskewed ink map, a pixel lies on a horizontal (vertical) grid
    line when the ink averaged over a long window along that axis (``window_mm``, 40 mm) is
    clearly darker than the same average a third of a millimetre to either side, by at least
-   half the lines' typical contrast on that page (the 97th percentile of the evidence): the page is deskewed and rectified, so a
-   grid line keeps to its row; noise and the trace's crossings average out.  Grid lines span the page; the trace is straight only for short stretches (a flat
-   baseline, a QRS flank), so it rarely passes that test.
+   half the lines' typical contrast on that page (the 97th percentile of the evidence).  The
+   page is deskewed and rectified, so a grid line keeps to its row, and noise and the trace's
+   crossings average out.  Grid lines span the page; the trace is straight only for short
+   stretches (a flat baseline, a QRS flank), so it rarely passes that test.
 2. **Trace over a line by colour.**  Where the trace runs along or across a line, the pixel
    has the trace's colour, not the grid's.  The page teaches both: a colour histogram of the
    line pixels (the grid) and one of the dark pixels away from any line (the trace and its
@@ -111,9 +112,9 @@ def _ridge(ink: np.ndarray, length_px: int, axis: int, offset_px: int) -> np.nda
 
 def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
                       codes: np.ndarray | None = None, ink_threshold: float | None = None,
-                      window_mm: float = 40.0, min_support: float = 0.6,
+                      window_mm: float = 40.0, min_evidence: float = 0.6,
                       trace_odds: float = 1.0) -> GridLines:
-    """Find the grid lines of a deskewed ink map and fill them in.
+    """Find the grid lines of a deskewed ink map and take them out.
 
     Parameters
     ----------
@@ -130,7 +131,7 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
         when None.
     window_mm : float
         Length of the straightness window.
-    min_support : float
+    min_evidence : float
         Smallest line evidence, as a share of ``line_threshold``.
     trace_odds : float
         A line pixel stays ink when its colour is this many times more likely under the
@@ -163,7 +164,7 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
         if strength < line_threshold:
             on.append(np.zeros_like(dark))
             continue
-        on.append((r > max(0.5 * strength, min_support * line_threshold)) & dark)
+        on.append((r > max(0.5 * strength, min_evidence * line_threshold)) & dark)
     on_h, on_v = on
     lines = on_h | on_v
     n_line = int(lines.sum())
@@ -171,8 +172,10 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
         return GridLines(ink, 0.0, 0.0)
     # the faint anti-aliased rims of a line belong to it too
     soft = (ink > 0.5 * line_threshold).astype(np.uint8)
-    on_h = on_h | (cv2.dilate(on_h.view(np.uint8), np.ones((3, 1), np.uint8)).view(bool) & (soft > 0))
-    on_v = on_v | (cv2.dilate(on_v.view(np.uint8), np.ones((1, 3), np.uint8)).view(bool) & (soft > 0))
+    rim_h = cv2.dilate(on_h.view(np.uint8), np.ones((3, 1), np.uint8)).view(bool)
+    rim_v = cv2.dilate(on_v.view(np.uint8), np.ones((1, 3), np.uint8)).view(bool)
+    on_h = on_h | (rim_h & (soft > 0))
+    on_v = on_v | (rim_v & (soft > 0))
     lines = on_h | on_v
     kept = np.zeros_like(lines)
     if codes is not None:

@@ -39,8 +39,8 @@ from .trace import falloff_extent
 
 __all__ = ["LAYOUT_GRIDS", "ROWS_TO_LAYOUTS", "Panel", "find_rows", "find_row_candidates",
            "layout_panels",
-           "find_calibration_pulse", "Pulse", "pulse_rise_foot", "refine_pulse_edge", "choose_six_row_layout",
-           "identify_rhythm_leads"]
+           "find_calibration_pulse", "Pulse", "pulse_rise_foot", "refine_pulse_edge",
+           "choose_six_row_layout", "identify_rhythm_leads"]
 
 
 #: Layouts compatible with a row count.

@@ -429,7 +429,6 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         starts = [rt.x_px[np.argmax(np.isfinite(rt.y_px))] for rt in tracks if np.isfinite(rt.y_px).any()]
         x0 = float(np.median(starts)) if starts else 0.0
         info["time_origin"] = "first ink"
-    x0s = falls
     mm_per_mv = PAPER_GAIN_MM_PER_MV
     if heights:
         # a gain other than the standard 10 mm/mV needs two pulses that agree (one pulse can be
@@ -454,11 +453,11 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     # trace that runs to the image border is cut (crop), not a shorter layout; without two
     # pulses the time origin is too uncertain to measure the extent
     cut = bool(ends) and (x_hi - float(np.median(ends))) < 5.0 * ppm_x
-    if dur_meas >= 0.97 * dur_header or cut or len(x0s) < 2:
+    if dur_meas >= 0.97 * dur_header or cut or len(falls) < 2:
         duration = dur_header
     else:
         duration = max(step, round(dur_meas / step) * step)
-    info.update(x0_px=x0, mm_per_mv=mm_per_mv, duration_s=duration, n_pulses=len(x0s))
+    info.update(x0_px=x0, mm_per_mv=mm_per_mv, duration_s=duration, n_pulses=len(falls))
     tick("calibrate")
 
     # --- per-row signals on the output time axis (for layout checks)
