@@ -108,8 +108,8 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     points miss the trace by tens of pixels, so the annotation is used only when the points
     lie on the strokes: the page's darkness averaged over all points, shifted up or down by
     0 to ``max_offset_px``, must be (within 10 %) at its peak with no shift, and the peak must
-    stand clearly (a fifth of the strokes' darkness) above its median over the shifts.  Grid lines, periodic and
-    everywhere, average out; the trace does not.  The baseline of each lead (used to match
+    stand clearly (a fifth of the strokes' darkness) above its median over the shifts.  Grid
+    lines, periodic and everywhere, average out; the trace does not.  The baseline of each lead (used to match
     rows) is the median row of its points.
 
     Examples
@@ -170,6 +170,8 @@ def _annotated_pages(records: list[str], max_pages: int, with_reference: bool = 
     reference (the record's signal, NaN outside the printed samples) comes too, for
     validation.  Unreadable headers, signals, images or annotations are logged and skipped.
     """
+    from ecg_image_kit.render import masked_signal
+
     from ecgpaper.wfdbio import HeaderError, read_header, read_signal
 
     made = 0
@@ -198,14 +200,7 @@ def _annotated_pages(records: list[str], max_pages: int, with_reference: bool = 
                 ref = None
                 if with_reference:
                     sig, hdr = read_signal(rec)
-                    ref = np.full_like(sig, np.nan)
-                    names = [canonical_lead_name(n) for n in hdr.lead_names]
-                    for lead in ann["leads"]:
-                        lead_name = canonical_lead_name(lead["name"])
-                        if lead_name in names:
-                            j = names.index(lead_name)
-                            a, z = int(lead["start_sample"]), int(lead["end_sample"])
-                            ref[a:z, j] = sig[a:z, j]
+                    ref = masked_signal(sig, ann, hdr.lead_names)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("digitizer training: skipping image %s: %s", path, exc)
                 continue
@@ -264,8 +259,8 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
        training records' own images when they come with an annotation (``<image>.json``
        beside the image, from ``ecg_image_kit`` or from the official generator where its
        points lie on ink: :func:`foreign_annotation`), the rest are rendered (other seeds);
-       the network is
-       fitted for ``cnn_steps`` optimiser steps (the learning-rate schedule follows the steps,
+       the network is fitted for ``cnn_steps`` optimiser steps (the learning-rate schedule
+       follows the steps,
        so the same data and seed give the same network on a quiet or a busy machine; the
        wall-clock cap only stops a fit that a slow machine would never finish, with a
        warning), then the pages of step 1 are digitized with and without it, and it is kept

@@ -193,10 +193,10 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
     fill_h = on_h & ~kept
     fill_v = on_v & ~kept
     out = ink.astype(np.float32, copy=True)
+    keep = (~(fill_h | fill_v)).astype(np.float32)   # the pixels a fill may draw from
     for m, k in ((fill_v, (3, 1)), (fill_h, (1, 3))):
         if not m.any():
             continue
-        keep = (~(fill_h | fill_v)).astype(np.float32)
         num = cv2.blur(out * keep, k)
         den = cv2.blur(keep, k)
         est = np.where(den > 0.05, num / np.maximum(den, 1e-6), 0.0).astype(np.float32)
