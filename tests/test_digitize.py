@@ -19,7 +19,7 @@ from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
 from ecgpaper.digitize.pipeline import digitize_image
-from ecgpaper.digitize.resample import detect_beats, fill_template, place_segment
+from ecgpaper.digitize.resample import detect_beats, fill_template, flicker_mask, place_segment
 from ecgpaper.scoring import snr_per_lead
 from ecgpaper.wfdbio import format_header, parse_header, write_record
 
@@ -113,6 +113,25 @@ def test_fill_template_estimates_unprinted_beats():
 
 
 # ---------------------------------------------------------------- generator round trips
+@pytest.mark.parametrize("fs_hz", [100.0, 250.0, 500.0, 1000.0])
+def test_flicker_mask_keeps_sharp_qrs_and_flags_swinging(fs_hz):
+    # beats with a 3-mV R wave 40 ms wide and a deep S: an ECG, not flicker
+    t = np.arange(int(4 * fs_hz)) / fs_hz
+    x = np.zeros_like(t)
+    for tb in (0.5, 1.3, 2.1, 2.9, 3.7):
+        x += 3.0 * np.exp(-0.5 * ((t - tb) / 0.008) ** 2) - 1.0 * np.exp(-0.5 * ((t - tb - 0.025) / 0.008) ** 2)
+        x += 0.3 * np.exp(-0.5 * ((t - tb - 0.25) / 0.04) ** 2)
+    assert not flicker_mask(x, fs_hz, 6.0).any()
+    # 0.3 s where the read-out alternates between the trace and a stroke 1.5 mV above it
+    y = x.copy()
+    i0, i1 = int(0.9 * fs_hz), int(1.2 * fs_hz)
+    y[i0:i1:2] += 1.5
+    m = flicker_mask(y, fs_hz, 6.0)
+    if fs_hz >= 250:
+        assert m[i0 + int(0.05 * fs_hz):i1 - int(0.05 * fs_hz)].all()
+    assert not m[:int(0.7 * fs_hz)].any() and not m[int(1.5 * fs_hz):].any()
+
+
 @pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1", "2x6"])
 def test_layout_recognised(layout):
     sig = synthetic_ecg(500.0, seed=1)

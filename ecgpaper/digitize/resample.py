@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import signal as ssignal
+from scipy.ndimage import uniform_filter1d
 
-__all__ = ["FILL_METHODS", "place_segment", "fill_template", "detect_beats"]
+__all__ = ["FILL_METHODS", "place_segment", "flicker_mask", "fill_template", "detect_beats"]
 
 FILL_METHODS = ("nan", "template")
 
@@ -74,6 +75,64 @@ def place_segment(x_px: np.ndarray, y_px: np.ndarray, x0_px: float, px_per_s: fl
     gap = right - left
     val[gap > max_gap_px] = np.nan
     out[i0:i1] = (baseline_px - val) / px_per_mv
+    return out
+
+
+def flicker_mask(x_mv: np.ndarray, fs_hz: float, max_excess_mv: float,
+                 window_s: float = 0.1, median_s: float = 0.02) -> np.ndarray:
+    """Samples where a read-out flickers between two strokes instead of following one.
+
+    When the tracker alternates between the trace and other ink (a crease, a wrinkle's
+    shadow, the next row's trace), the read-out swings by millivolts every few samples.  An
+    ECG does not: a median filter over ``median_s`` (shorter than a QRS complex) followed by a
+    mean over as many samples keeps its waves and removes such swings.  The path length the filter removes, summed over
+    ``window_s``, is a few tenths of a millivolt on a faithful read-out (up to ~2 mV at a
+    tall, narrow R peak) and tens of millivolts where the read-out flickers.
+
+    Parameters
+    ----------
+    x_mv : numpy.ndarray
+        ``(n,)`` read-out of one panel, NaN where untracked.
+    fs_hz : float
+        Its sampling rate; rates below 250 Hz are checked as they are (coarser).
+    max_excess_mv : float
+        Path length removed by the median filter per window above which the window is
+        flagged.
+    window_s, median_s : float
+        Window and median-filter lengths.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool, True for the flagged samples (each flagged window dilated by half a
+        window on each side).
+
+    Examples
+    --------
+    >>> fs = 500.0; t = np.arange(1000) / fs; x = 0.2 * np.sin(2 * np.pi * t)
+    >>> x[400:500:2] += 1.5                  # 0.2 s of swinging between two strokes
+    >>> m = flicker_mask(x, fs, 6.0)
+    >>> bool(m[:300].any()), bool(m[420:480].all())
+    (False, True)
+    """
+    x = np.asarray(x_mv, float)
+    n = x.size
+    ok = np.isfinite(x)
+    out = np.zeros(n, bool)
+    k = int(median_s * fs_hz) | 1
+    w = max(2, int(round(window_s * fs_hz)))
+    if ok.sum() < max(w, 3) or k < 3:
+        return out
+    idx = np.nonzero(ok)[0]
+    xi = np.interp(np.arange(n), idx, x[idx])
+    # a median keeps waves and drops short swings; the mean after it drops strict alternation
+    # (a median window of it is half one stroke, half the other)
+    med = uniform_filter1d(ssignal.medfilt(xi, k), k)
+    removed = np.abs(np.diff(xi)) - np.abs(np.diff(med))
+    per_window = uniform_filter1d(np.r_[removed, 0.0], w) * w
+    flagged = (per_window > max_excess_mv) & ok
+    if flagged.any():
+        out = np.convolve(flagged.astype(float), np.ones(w + 1), mode="same") > 0
     return out
 
 
