@@ -53,12 +53,16 @@ def image_seed(seed: int, record: str, k: int) -> int:
 
 
 def find_records(folder: str | os.PathLike) -> list[str]:
-    """Sorted record paths (relative, posix, no extension) of every ``.hea`` under ``folder``."""
+    """Sorted record paths (relative, posix, no extension) of every ``.hea`` under ``folder``.
+
+    Hidden files and folders (names starting with ``.``) below ``folder`` are skipped.
+    """
     root = Path(folder)
     out = []
-    for dirpath, _, files in os.walk(root):
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for f in files:
-            if f.endswith(".hea"):
+            if f.endswith(".hea") and not f.startswith("."):
                 out.append((Path(dirpath) / f[:-4]).relative_to(root).as_posix())
     return sorted(out)
 
@@ -90,6 +94,30 @@ def _image_header(text: str, image_files: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def lead_warnings(lead_names: Sequence[str]) -> list[str]:
+    """Notes on a record's lead set: leads not drawn, or drawn on a one-row-per-lead page.
+
+    Examples
+    --------
+    >>> lead_warnings(["I", "II"]), lead_warnings(["II", "ii"])
+    ([], ["repeated lead names ['II']: only the first column of each is drawn"])
+    """
+    from ecg_image_kit.render import own_rows
+    from ecgpaper.constants import canonical_lead_name
+
+    names = [canonical_lead_name(str(x)) for x in lead_names]
+    out = []
+    rows = own_rows(names)
+    if rows is not None:
+        other = [x for x in rows if x not in LEADS_12]
+        out.append(f"non-standard leads {other}: every lead drawn as one full-length row "
+                   f"(layout {len(rows)}x1) instead of the configured layout")
+    repeated = sorted({x for x in names if names.count(x) > 1})
+    if repeated:
+        out.append(f"repeated lead names {repeated}: only the first column of each is drawn")
+    return out
+
+
 def process_record(task: dict[str, Any]) -> dict[str, Any]:
     """Render the images of one record and write its outputs (worker function)."""
     from ecg_image_kit import encode_png, is_noisy
@@ -104,7 +132,7 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
     out_dir = out_rec.parent
     n = task["n"]
     names = [f"{base}-{k}" for k in range(n)]
-    status = {"record": rel, "rendered": 0, "skipped": 0, "error": None}
+    status = {"record": rel, "rendered": 0, "skipped": 0, "error": None, "warnings": []}
     try:
         def done(k: int) -> bool:
             need = [out_dir / f"{names[k]}.png", out_dir / f"{names[k]}.json"]
@@ -122,6 +150,7 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
             status["skipped"] = n
             return status
         signal, header = read_record(src)
+        status["warnings"] = lead_warnings(header.lead_names)
         for k in range(n):
             if k not in todo:
                 status["skipped"] += 1
@@ -188,25 +217,111 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class InputError(ValueError):
+    """A bad command line, config, input or output folder: reported in one line, exit status 2."""
+
+
 def resolve_config(config_arg: str | None, overrides: Sequence[str]) -> dict[str, Any]:
-    """Merge a config file (or preset name) and ``key=value`` overrides into one dict."""
+    """Merge a config file (or preset name) and ``key=value`` overrides into one dict.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable config file, or an unknown key or invalid value
+        (one line naming the file or key).
+    """
     from ecg_image_kit.config import PRESETS, RenderConfig, parse_overrides
 
     data: dict[str, Any] = {}
+    where = ""
     if config_arg:
         if config_arg in PRESETS and not Path(config_arg).exists():
             data = {"preset": config_arg}
         else:
-            data = json.loads(Path(config_arg).read_text(encoding="utf-8"))
+            path = Path(config_arg)
+            where = f"config file {config_arg}: "
+            if not path.is_file():
+                raise InputError(f"config file {config_arg} not found (nor a preset name: "
+                                 f"{', '.join(sorted(PRESETS))})")
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputError(f"{where}cannot read it as JSON ({exc})") from None
             if not isinstance(data, dict):
-                raise ValueError(f"{config_arg}: config file must hold a JSON object")
-    data.update(parse_overrides(list(overrides)))
-    RenderConfig.from_dict(data)  # validate keys early
+                raise InputError(f"{where}must hold a JSON object")
+    try:
+        data.update(parse_overrides(list(overrides)))
+        RenderConfig.from_dict(data)  # checks every key and value, once, before any record
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{where}{exc}") from None
     return data
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def check_folders(input_dir: str, out: Path, ref: str | None) -> list[str]:
+    """All records under ``input_dir``, after checking the input and output folders.
+
+    Raises
+    ------
+    InputError
+        Missing input folder, no records in it, or an output folder (or the
+        masked-reference folder) equal to or inside the input folder.
+    """
+    src = Path(input_dir)
+    if not src.exists():
+        raise InputError(f"input folder {input_dir} does not exist")
+    if not src.is_dir():
+        raise InputError(f"input {input_dir} is not a folder")
+    for what, folder in (("output folder", out), ("masked-reference folder", ref)):
+        if folder is not None and _inside(Path(folder), src):
+            raise InputError(f"{what} {folder} is the input folder {input_dir} or inside it "
+                             "(its files would be read as input); choose a folder outside the input")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output {out} exists and is not a folder")
+    records = find_records(src)
+    if not records:
+        raise InputError(f"no WFDB records (.hea files) under input folder {input_dir}")
+    return records
+
+
+def check_resume(meta_path: Path, meta: dict[str, Any]) -> None:
+    """Refuse to resume into a folder made with another config or seed.
+
+    Raises
+    ------
+    InputError
+        ``meta_path`` is unreadable or records another seed or another effective config.
+    """
+    from ecg_image_kit.config import RenderConfig
+
+    if not meta_path.exists():
+        return
+    hint = "use a new output folder, or the same --config, overrides and --seed"
+    try:
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old_seed, old_config = old["seed"], RenderConfig.from_dict(old["config"]).to_dict()
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise InputError(f"cannot read {meta_path} ({exc}); {hint}") from None
+    if old_seed != meta["seed"]:
+        raise InputError(f"{meta_path.parent} was made with --seed {old_seed}, not "
+                         f"{meta['seed']} (see {meta_path}); {hint}")
+    new_config = RenderConfig.from_dict(meta["config"]).to_dict()
+    changed = sorted(k for k in new_config if new_config[k] != old_config[k])
+    if changed:
+        raise InputError(f"{meta_path.parent} was made with another config (keys {changed} differ; "
+                         f"see {meta_path}); {hint}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (1 if any record failed)."""
+    """Entry point; returns the exit status (1 if any record failed, 2 for bad input).
+
+    Bad command lines, configs and folders are refused with a one-line error
+    before anything is written.
+    """
     args = build_parser().parse_args(argv)
     try:
         shard_i, shard_n = (int(x) for x in args.shard.split("/"))
@@ -215,15 +330,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         print(f"--shard must be i/n with 0 <= i < n, got {args.shard!r}", file=sys.stderr)
         return 2
-    config = resolve_config(args.config, args.overrides)
     out = Path(args.output)
     ref = None
     if args.masked_reference is not None:
         ref = args.masked_reference or str(out.parent / (out.name + "_masked_reference"))
-    records = find_records(args.input)[shard_i::shard_n]
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {"config": config, "seed": args.seed, "num_images": args.num_images}
     meta_path = out / "ecg_image_kit_config.json"
+    try:
+        if args.num_images < 1:
+            raise InputError(f"-n/--num-images must be at least 1, got {args.num_images}")
+        if not 0 <= args.png_compression <= 9:
+            raise InputError(f"--png-compression must be 0-9, got {args.png_compression}")
+        config = resolve_config(args.config, args.overrides)
+        records = check_folders(args.input, out, ref)[shard_i::shard_n]
+        meta = {"config": config, "seed": args.seed, "num_images": args.num_images}
+        check_resume(meta_path, meta)
+    except InputError as exc:
+        print("error: " + " ".join(str(exc).split("\n")), file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
     if not meta_path.exists():
         meta_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     if args.yolo:
@@ -247,6 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(f.result())
                 bar.update(1)
     bar.close()
+    for r in sorted(results, key=lambda r: r["record"]):
+        for w in r["warnings"]:
+            print(f"warning: record {r['record']}: {w}", file=sys.stderr)
     failed = [r for r in results if r["error"]]
     for r in failed:
         print(f"FAILED {r['record']}:\n{r['error']}", file=sys.stderr)

@@ -9,6 +9,10 @@ draws one value per image with a seeded generator:
 * a boolean field given a float ``p`` in ``[0, 1]`` is ``True`` with
   probability ``p``.
 
+Every value (each end of a range, each choice) is checked when a
+:class:`RenderConfig` is made (:func:`check_config`), so a bad setting fails
+once, with the key named, before anything is rendered.
+
 Each field is sampled from its own stream (seed and field name), so adding a
 field never changes the values drawn for the others.
 """
@@ -19,11 +23,13 @@ import dataclasses
 import json
 import zlib
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ecgpaper.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+from ecgpaper.constants import LAYOUT_GRIDS, PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+
+from ecg_image_kit.paper import FONT_FAMILIES
 
 #: Paper sizes in mm (width, height) in portrait orientation.
 PAPER_SIZES_MM: dict[str, tuple[float, float]] = {
@@ -49,6 +55,19 @@ TRACE_COLORS: dict[str, tuple[int, int, int]] = {
     "darkgreen": (10, 80, 30),
     "darkgrey": (50, 50, 50),
 }
+
+#: RGB triple, 0-255 each.
+RGB = tuple[int, int, int]
+#: A fixed number, a ``(lo, hi)`` uniform range or a list of choices.
+NumSpec = float | tuple[float, float] | list[float]
+#: A fixed integer, a ``(lo, hi)`` range (``hi`` inclusive) or a list of choices.
+IntSpec = int | tuple[int, int] | list[int]
+#: A fixed name or a list of choices.
+StrSpec = str | Sequence[str]
+#: A fixed value or the probability of ``True``.
+BoolSpec = bool | float
+#: A colour name, an RGB triple, or a list of choices of either.
+ColorSpec = str | RGB | Sequence[str | RGB]
 
 
 @dataclass(frozen=True)
@@ -136,47 +155,50 @@ class RenderConfig:
         Number of ink stamps.
     """
 
-    paper: Any = "letter"
-    orientation: Any = "landscape"
-    dpi: Any = 200
-    mm_per_s: Any = PAPER_SPEED_MM_PER_S
-    mm_per_mv: Any = PAPER_GAIN_MM_PER_MV
-    layout: Any = "3x4+1"
-    rhythm_leads: Any = None
-    duration_s: Any = 10.0
-    start_s: Any = 0.0
-    calibration_pulse: Any = True
-    lead_labels: Any = True
-    separators: Any = True
-    header_text: Any = True
-    pulse_foot: Any = True
-    label_below: Any = False
-    separator_width_mm: Any = 0.0
-    grid_style: Any = "standard"
-    grid_color: Any = "red"
-    paper_color: Any = (255, 255, 255)
-    line_width_pt: Any = 0.75
-    trace_color: Any = "black"
-    font: Any = "sans"
-    font_size_pt: Any = 10.0
-    rotation_deg: Any = 0.0
-    perspective: Any = 0.0
-    crop: Any = 0.0
-    pad: Any = 0.0
-    background_color: Any = (255, 255, 255)
-    wrinkles: Any = 0.0
-    creases: Any = 0
-    stains: Any = 0
-    shadow: Any = 0.0
-    lighting: Any = 0.0
-    color_temperature_k: Any = None
-    noise_std: Any = 0.0
-    salt_pepper: Any = 0.0
-    blur_sigma_px: Any = 0.0
-    jpeg_quality: Any = None
-    banding: Any = 0.0
-    handwriting: Any = 0
-    stamps: Any = 0
+    paper: StrSpec = "letter"
+    orientation: StrSpec = "landscape"
+    dpi: NumSpec = 200
+    mm_per_s: NumSpec = PAPER_SPEED_MM_PER_S
+    mm_per_mv: NumSpec = PAPER_GAIN_MM_PER_MV
+    layout: StrSpec = "3x4+1"
+    rhythm_leads: str | Sequence[str] | None = None
+    duration_s: NumSpec = 10.0
+    start_s: NumSpec = 0.0
+    calibration_pulse: BoolSpec = True
+    lead_labels: BoolSpec = True
+    separators: BoolSpec = True
+    header_text: BoolSpec = True
+    pulse_foot: BoolSpec = True
+    label_below: BoolSpec = False
+    separator_width_mm: NumSpec = 0.0
+    grid_style: StrSpec = "standard"
+    grid_color: ColorSpec = "red"
+    paper_color: ColorSpec = (255, 255, 255)
+    line_width_pt: NumSpec = 0.75
+    trace_color: ColorSpec = "black"
+    font: StrSpec = "sans"
+    font_size_pt: NumSpec = 10.0
+    rotation_deg: NumSpec = 0.0
+    perspective: NumSpec = 0.0
+    crop: NumSpec = 0.0
+    pad: NumSpec = 0.0
+    background_color: ColorSpec = (255, 255, 255)
+    wrinkles: NumSpec = 0.0
+    creases: IntSpec = 0
+    stains: IntSpec = 0
+    shadow: NumSpec = 0.0
+    lighting: NumSpec = 0.0
+    color_temperature_k: NumSpec | None = None
+    noise_std: NumSpec = 0.0
+    salt_pepper: NumSpec = 0.0
+    blur_sigma_px: NumSpec = 0.0
+    jpeg_quality: IntSpec | None = None
+    banding: NumSpec = 0.0
+    handwriting: IntSpec = 0
+    stamps: IntSpec = 0
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
     def replace(self, **changes: Any) -> "RenderConfig":
         """Return a copy with ``changes`` applied (unknown keys raise ``TypeError``)."""
@@ -193,15 +215,178 @@ class RenderConfig:
         Raises
         ------
         ValueError
-            On unknown keys (the message lists the valid ones).
+            On unknown keys (the message lists the valid ones) or invalid values
+            (the message names the key).
         """
         data = dict(data)
-        base = preset(data.pop("preset")) if "preset" in data else cls()
+        name = data.pop("preset", None)
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"config key 'preset': expected a preset name, got {name!r}; "
+                             f"valid presets: {sorted(PRESETS)}")
+        base = cls() if name is None else preset(name)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown config keys {unknown}; valid keys: {sorted(names)}")
         return dataclasses.replace(base, **data)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What one field accepts: ``kind`` is "num", "int", "name", "bool", "rgb" or "color"."""
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    names: tuple[str, ...] = ()
+    label: str = "value"
+    none_ok: bool = False
+
+
+def _rules() -> dict[str, _Rule]:
+    pos = dict(lo=0.0, lo_open=True)
+    unit = dict(lo=0.0, hi=1.0)
+    return dict(
+        paper=_Rule("name", names=tuple(PAPER_SIZES_MM), label="paper"),
+        orientation=_Rule("name", names=("landscape", "portrait"), label="orientation"),
+        dpi=_Rule("num", 30.0, 1200.0),
+        mm_per_s=_Rule("num", **pos),
+        mm_per_mv=_Rule("num", **pos),
+        layout=_Rule("name", names=tuple(LAYOUT_GRIDS), label="layout"),
+        rhythm_leads=_Rule("leads", none_ok=True),
+        duration_s=_Rule("num", **pos),
+        start_s=_Rule("num", 0.0),
+        **{name: _Rule("bool") for name in _BOOL_FIELDS},
+        separator_width_mm=_Rule("num", 0.0),
+        grid_style=_Rule("name", names=GRID_STYLES, label="grid style"),
+        grid_color=_Rule("color", names=tuple(GRID_COLORS), label="grid colour"),
+        paper_color=_Rule("rgb"),
+        line_width_pt=_Rule("num", **pos),
+        trace_color=_Rule("color", names=tuple(TRACE_COLORS), label="trace colour"),
+        font=_Rule("name", names=FONT_FAMILIES, label="font"),
+        font_size_pt=_Rule("num", **pos),
+        rotation_deg=_Rule("num", -180.0, 180.0),
+        perspective=_Rule("num", 0.0, 0.5),
+        crop=_Rule("num", 0.0, 0.45),
+        pad=_Rule("num", 0.0, 1.0),
+        background_color=_Rule("rgb"),
+        wrinkles=_Rule("num", **unit),
+        creases=_Rule("int", 0.0),
+        stains=_Rule("int", 0.0),
+        shadow=_Rule("num", **unit),
+        lighting=_Rule("num", **unit),
+        color_temperature_k=_Rule("num", 0.0, 40000.0, none_ok=True),
+        noise_std=_Rule("num", 0.0),
+        salt_pepper=_Rule("num", **unit),
+        blur_sigma_px=_Rule("num", 0.0),
+        jpeg_quality=_Rule("int", 0.0, 100.0, none_ok=True),
+        banding=_Rule("num", **unit),
+        handwriting=_Rule("int", 0.0),
+        stamps=_Rule("int", 0.0),
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_one(rule: _Rule, v: Any) -> str | None:
+    """Why the single (already sampled) value ``v`` is not valid, or None."""
+    if v is None and rule.none_ok:
+        return None
+    if rule.kind in ("num", "int"):
+        if rule.kind == "int" and not (_is_number(v) and float(v).is_integer()):
+            return f"expected an integer, got {v!r}"
+        if not _is_number(v) or not np.isfinite(float(v)):
+            return f"expected a number, got {v!r}"
+        x = float(v)
+        if rule.lo is not None and (x <= rule.lo if rule.lo_open else x < rule.lo):
+            return f"{v!r} is {'not above' if rule.lo_open else 'below'} {rule.lo:g}"
+        if rule.hi is not None and x > rule.hi:
+            return f"{v!r} is above {rule.hi:g}"
+        return None
+    if rule.kind == "bool":
+        if isinstance(v, (bool, np.bool_)) or (_is_number(v) and 0.0 <= float(v) <= 1.0):
+            return None
+        return f"expected true/false or a probability in [0, 1], got {v!r}"
+    if rule.kind == "rgb" or (rule.kind == "color" and not isinstance(v, str)):
+        if _is_color(v) and all(0 <= int(c) <= 255 for c in v):
+            return None
+        want = "an RGB triple of integers 0-255" if rule.kind == "rgb" else \
+            f"one of {sorted(rule.names)} or an RGB triple of integers 0-255"
+        return f"expected {want}, got {v!r}"
+    if isinstance(v, str) and v in rule.names:
+        return None
+    return f"{v!r} is not a valid {rule.label}; valid {rule.label}s: {list(rule.names)}"
+
+
+def _check_field(rule: _Rule, value: Any) -> str | None:
+    """Why a field's value (fixed, range or choices, as :func:`sample_value` reads it) is invalid."""
+    if rule.kind == "bool" or value is None:
+        return _check_one(rule, value)
+    if rule.kind in ("num", "int"):
+        if not isinstance(value, (tuple, list)):
+            return _check_one(rule, value)
+        if len(value) == 2 and all(_is_number(v) for v in value):  # a range
+            if rule.kind == "int" and not all(isinstance(v, (int, np.integer)) for v in value):
+                return f"an integer range needs integer ends, got {list(value)!r}"
+            if float(value[0]) > float(value[1]):
+                return f"range {list(value)!r} has lo > hi"
+    elif rule.kind in ("rgb", "color"):
+        if (isinstance(value, str) or _is_color(value) or not isinstance(value, (tuple, list))
+                or all(_is_number(v) for v in value)):
+            return _check_one(rule, value)
+    elif not isinstance(value, (tuple, list)):  # a name
+        return _check_one(rule, value)
+    if len(value) == 0:
+        return "empty list of choices"
+    for v in value:
+        why = _check_one(rule, v)
+        if why:
+            return why
+    return None
+
+
+def _check_rhythm(cfg: "RenderConfig") -> str | None:
+    from ecg_image_kit.layout import layout_grid
+
+    value = cfg.rhythm_leads
+    if value is None:
+        return None
+    leads = [value] if isinstance(value, str) else value
+    if not isinstance(leads, (tuple, list)) or not all(isinstance(x, str) for x in leads):
+        return f"expected null, a lead name or a list of lead names, got {value!r}"
+    layouts = [cfg.layout] if isinstance(cfg.layout, str) else cfg.layout
+    try:
+        for layout in layouts:
+            layout_grid(layout, leads)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def check_config(cfg: "RenderConfig") -> None:
+    """Check every value of ``cfg`` (each range end and choice); called by ``RenderConfig()``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the first invalid key and why.
+
+    Examples
+    --------
+    >>> RenderConfig(dpi="abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: config key 'dpi': expected a number, got 'abc'
+    """
+    rules = _rules()
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        why = _check_rhythm(cfg) if f.name == "rhythm_leads" else _check_field(rules[f.name], value)
+        if why:
+            raise ValueError(f"config key {f.name!r}: {why}")
 
 
 def _plain(value: Any) -> Any:

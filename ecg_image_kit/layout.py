@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 from ecgpaper.constants import LAYOUT_GRIDS
 
@@ -121,6 +122,7 @@ def page_layout(
     rhythm_leads=None,
     calibration_pulse: bool = True,
     header_text: bool = True,
+    leads: Sequence[str] | None = None,
 ) -> PageLayout:
     """Place the panels of ``layout`` on a page.
 
@@ -138,6 +140,9 @@ def page_layout(
     rhythm_leads : sequence of str or None
     calibration_pulse, header_text : bool
         Reserve room for the pulses (left) and the header block (top).
+    leads : sequence of str or None
+        Any lead names: one full-length row per lead, in this order, instead of
+        ``layout``'s grid (for records whose leads are not the 12 standard ones).
 
     Returns
     -------
@@ -148,8 +153,15 @@ def page_layout(
     >>> lay = page_layout("3x4+1", 279.4, 215.9, 25.0)
     >>> len(lay.panels), lay.duration_s, lay.panels[3].lead, lay.panels[3].t0_s
     (13, 10.0, 'V4', 7.5)
+    >>> [p.lead for p in page_layout("3x4+1", 279.4, 215.9, 25.0, leads=["ECG1", "ECG2"]).panels]
+    ['ECG1', 'ECG2']
     """
-    grid, rhythm = layout_grid(layout, rhythm_leads)
+    if leads is not None:
+        grid, rhythm = tuple((str(x),) for x in leads), ()
+        if not grid:
+            raise ValueError("no leads to place")
+    else:
+        grid, rhythm = layout_grid(layout, rhythm_leads)
     n_cols = len(grid[0])
     margin_mm = 6.0
     cal_w_mm = (0.2 * mm_per_s + 3.0) if calibration_pulse else 0.0

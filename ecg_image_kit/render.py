@@ -18,20 +18,13 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from ecgpaper.constants import MM_PER_INCH, canonical_lead_name
+from ecgpaper.constants import LEADS_12, MM_PER_INCH, canonical_lead_name
 
 from ecg_image_kit import distort, marks
-from ecg_image_kit.config import (
-    GRID_STYLES,
-    PAPER_SIZES_MM,
-    TRACE_COLORS,
-    RenderConfig,
-    as_config,
-    sample_params,
-    stream,
-)
+from ecg_image_kit.config import (PAPER_SIZES_MM, TRACE_COLORS, RenderConfig, as_config,
+                                  sample_params, stream)
 from ecg_image_kit.layout import PageLayout, page_layout
-from ecg_image_kit.paper import FONT_FAMILIES, draw_text, find_font, grid_colors, grid_page
+from ecg_image_kit.paper import draw_text, find_font, grid_colors, grid_page
 
 _SHIFT = 4  # sub-pixel bits for cv2 drawing
 _SCALE = float(1 << _SHIFT)
@@ -65,21 +58,6 @@ def _rgb(value, table: Mapping[str, tuple[int, int, int]], what: str) -> tuple[i
             raise ValueError(f"unknown {what} {value!r}; valid: {sorted(table)} or an RGB triple")
         return tuple(int(v) for v in table[value])
     return tuple(int(v) for v in value)
-
-
-def _validate(p: dict[str, Any]) -> None:
-    if p["paper"] not in PAPER_SIZES_MM:
-        raise ValueError(f"unknown paper {p['paper']!r}; valid: {sorted(PAPER_SIZES_MM)}")
-    if p["orientation"] not in ("landscape", "portrait"):
-        raise ValueError(f"unknown orientation {p['orientation']!r}; valid: landscape, portrait")
-    if p["grid_style"] not in GRID_STYLES:
-        raise ValueError(f"unknown grid_style {p['grid_style']!r}; valid: {list(GRID_STYLES)}")
-    if p["font"] not in FONT_FAMILIES:
-        raise ValueError(f"unknown font {p['font']!r}; valid: {list(FONT_FAMILIES)}")
-    if not 30 <= float(p["dpi"]) <= 1200:
-        raise ValueError(f"dpi {p['dpi']} outside 30-1200")
-    if float(p["mm_per_s"]) <= 0 or float(p["mm_per_mv"]) <= 0:
-        raise ValueError("mm_per_s and mm_per_mv must be positive")
 
 
 def _split_finite(xy: np.ndarray) -> list[np.ndarray]:
@@ -182,6 +160,24 @@ def prepare_signal(signal_mv, lead_names: Sequence[str]) -> tuple[np.ndarray, li
     return sig, [canonical_lead_name(str(n)) for n in lead_names]
 
 
+def own_rows(lead_names: Sequence[str]) -> list[str] | None:
+    """Leads of a page drawn one row per lead, or None for a standard layout.
+
+    A record with any lead outside the 12 standard leads (``ECG1``, ``MLII``,
+    ``vx``) would lose that lead on a standard layout; its page shows every
+    lead (first column of a repeated name) as a full-length row instead.
+
+    Examples
+    --------
+    >>> own_rows(["II", "aVR"]) is None, own_rows(["MLII", "V1"])
+    (True, ['MLII', 'V1'])
+    """
+    names = [canonical_lead_name(str(n)) for n in lead_names]
+    if all(n in LEADS_12 for n in names):
+        return None
+    return list(dict.fromkeys(names))
+
+
 def render(
     signal_mv,
     fs_hz: float,
@@ -202,7 +198,9 @@ def render(
     lead_names : sequence of str
         One name per column, any case (``"AVR"``, ``"v1"``); standard
         layouts place the 12 standard leads, absent leads leave their panel
-        empty.
+        empty. A record with any other lead (``ECG1``, ``MLII``, ``vx``) is
+        drawn one full-length row per lead (see :func:`own_rows`), and the
+        annotation's ``layout`` is then ``"<n>x1"``.
     config : RenderConfig, preset name, dict or None
         Settings; ``None`` = ``preset("clean")``. Ranges are sampled from ``seed``.
     seed : int
@@ -239,8 +237,7 @@ def render(
     if not fs_hz > 0:
         raise ValueError(f"fs_hz must be positive, got {fs_hz}")
     seed = int(seed)
-    p = sample_params(cfg, seed)
-    _validate(p)
+    p = sample_params(cfg, seed)  # values already checked by RenderConfig
     derived: dict[str, Any] = {}
 
     dpi = float(p["dpi"])
@@ -250,8 +247,11 @@ def render(
         w_mm, h_mm = h_mm, w_mm
     width_px, height_px = int(round(w_mm * px_per_mm)), int(round(h_mm * px_per_mm))
     mm_per_s, mm_per_mv = float(p["mm_per_s"]), float(p["mm_per_mv"])
+    row_leads = own_rows(names)
     lay: PageLayout = page_layout(p["layout"], w_mm, h_mm, mm_per_s, float(p["duration_s"]),
-                                  p["rhythm_leads"], p["calibration_pulse"], p["header_text"])
+                                  p["rhythm_leads"], p["calibration_pulse"], p["header_text"],
+                                  leads=row_leads)
+    layout_name = p["layout"] if row_leads is None else f"{len(row_leads)}x1"
 
     # ---- blank page
     minor, major = grid_colors(p["grid_style"], p["grid_color"], stream(seed, "grid_color"))
@@ -412,7 +412,7 @@ def render(
         page_height_px=height_px,
         paper=p["paper"],
         orientation=p["orientation"],
-        layout=p["layout"],
+        layout=layout_name,
         mm_per_s=mm_per_s,
         mm_per_mv=mm_per_mv,
         px_per_mm_x=px_per_mm,
