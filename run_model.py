@@ -3,15 +3,16 @@
 
 Same command line and outputs as the Challenge's script (which replaces this one): for each
 record under DATA, ``team_code.run_models`` gives a signal and labels, written under OUTPUT
-with the same sub-folders. With ``-f`` a failing record is logged with its traceback,
-counted, and written without signal or labels; a summary of failures ends the run.
+with the same sub-folders (OUTPUT must not be, lie inside, or contain DATA: that is refused
+with exit status 2). With ``-f`` a failing record is logged with its traceback, counted, and
+written without signal or labels; a summary of failures ends the run.
 """
 
 import argparse
 import logging
 import sys
 
-from ecgpaper.runner import run_folder
+from ecgpaper.runner import check_folders, run_folder
 from team_code import load_models, run_models
 
 
@@ -26,6 +27,11 @@ def get_parser():
 
 
 def run(args):
+    try:  # an output folder that overlaps the data folder: one line, before anything is written
+        check_folders(args.data_folder, args.output_folder)
+    except ValueError as exc:
+        print(f"run_model.py: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     summary = run_folder(args.data_folder, args.model_folder, args.output_folder, load_models,

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -35,12 +37,15 @@ from ecgpaper.classify import load_classifier, train_classifier
 from ecgpaper.classify.model import Classifier
 from ecgpaper.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
 from ecgpaper.digitize import Digitizer, digitize_images, load_digitizer, train_digitizer
-from ecgpaper.digitize.load import read_image
+from ecgpaper.digitize.load import confined_path, read_image
+from ecgpaper.digitize.resample import FILL_METHODS
+from ecgpaper.modelfiles import check_choice, read_json
 from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
                              write_record)
 
 __all__ = ["DigitizationModel", "RunSummary", "train", "load", "run_record", "conform_signal",
-           "load_images", "write_output", "run_folder", "CONFIG_NAME", "CLASSIFIER_SUBDIR"]
+           "load_images", "write_output", "run_folder", "check_folders", "CONFIG_NAME",
+           "CLASSIFIER_SUBDIR"]
 
 log = logging.getLogger("ecgpaper.runner")
 
@@ -83,7 +88,9 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
         Searched recursively for WFDB records; records without signal files are skipped
         (they cannot teach anything), unlabelled records train the digitizer only.
     model_folder : path-like
-        Created if needed; see the module docstring for its layout.
+        Created if needed; see the module docstring for its layout.  It is created (and
+        checked to be writable) only once the data folder has records to train on, and
+        before anything is trained.
     verbose : bool
     time_budget_s : float, optional
         Wall-clock cap: the classifier trains first (at most 70 % of it), the digitizer
@@ -98,10 +105,19 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
     -------
     dict
         The training summary that is also written into ``model_folder/config.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the data folder does not exist or holds no record with signal files (the model
+        folder is then not created).
+    OSError
+        When the model folder cannot be created or written (nothing is trained).
     """
     t0 = time.monotonic()
     data_folder, model_folder = Path(data_folder), Path(model_folder)
-    model_folder.mkdir(parents=True, exist_ok=True)
+    if not data_folder.is_dir():
+        raise FileNotFoundError(f"data folder {data_folder} does not exist or is not a folder")
     with_signal, labelled, skipped = [], [], []
     for rel in find_records(data_folder):
         record = data_folder / rel
@@ -122,6 +138,7 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
                  len(with_signal), len(labelled), len(skipped))
     if not with_signal:
         raise FileNotFoundError(f"no WFDB records with signal files under {data_folder}")
+    _check_writable(model_folder)
     # the classifier finishes by itself (its budget is a cap); the digitizer's centre-line
     # network fits for as long as it is given, so it goes second and takes what is left
     if labelled:
@@ -139,6 +156,18 @@ def train(data_folder: str | Path, model_folder: str | Path, verbose: bool = Fal
     return summary
 
 
+def _check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and write (then remove) a file in it, before any work."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-test-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OSError(f"model folder {folder} cannot be written ({type(exc).__name__}: "
+                      f"{exc.strerror or exc}); nothing was trained") from None
+
+
 #: Torch threads when running a digitizer with a network (see :func:`load`).
 RUN_THREADS = 1
 
@@ -151,12 +180,21 @@ def load(model_folder: str | Path) -> tuple[DigitizationModel, Classifier | None
     digitizer has a network, torch runs it on :data:`RUN_THREADS` thread(s): the network's
     small per-row batches gain nothing from more threads, and on a busy machine extra
     threads halve the speed (issue 16: 16.4 s with one thread, 33.8 s with torch's default).
+
+    Every model file is validated here, once, rather than on every record.
+
+    Raises
+    ------
+    ecgpaper.modelfiles.ModelFileError
+        When a model file is corrupt or holds an invalid value (the message names the file
+        and the field).
     """
     model_folder = Path(model_folder)
     fill = DEFAULT_FILL
     cfg_path = model_folder / CONFIG_NAME
     if cfg_path.is_file():
-        fill = json.loads(cfg_path.read_text()).get("fill", DEFAULT_FILL)
+        fill = check_choice(cfg_path, "fill", read_json(cfg_path).get("fill", DEFAULT_FILL),
+                            FILL_METHODS)
     digitization = DigitizationModel(load_digitizer(model_folder), fill)
     if digitization.digitizer is not None and digitization.digitizer.centreline is not None:
         import torch
@@ -165,23 +203,36 @@ def load(model_folder: str | Path) -> tuple[DigitizationModel, Classifier | None
     return digitization, load_classifier(model_folder / CLASSIFIER_SUBDIR)
 
 
-def load_images(record: str | Path, header: Header) -> list[np.ndarray]:
-    """The record's ``# Image:`` files as ``(H, W, 3)`` uint8 RGB arrays; missing ones skipped.
-
-    Paths are relative to the header's folder, as in the Challenge data.
-    """
+def _load_pages(record: str | Path, header: Header) -> tuple[list[np.ndarray], list[str]]:
+    """The readable ``# Image:`` files of a record and their names (see :func:`load_images`)."""
     folder = Path(record).parent
-    images = []
+    images, names = [], []
     for name in header.image_files:
-        path = folder / name
+        try:
+            path = confined_path(folder, name)
+        except ValueError as exc:
+            log.warning("record %s: %s; not read", record, exc)
+            continue
         if not path.is_file():
             log.warning("record %s: image %s is missing", record, name)
             continue
         try:
             images.append(read_image(path))
-        except ValueError:
-            log.warning("record %s: image %s cannot be decoded", record, name)
-    return images
+            names.append(name)
+        except (OSError, ValueError) as exc:  # each image is its own boundary
+            log.warning("record %s: image %s not read: %s", record, name, exc)
+    return images, names
+
+
+def load_images(record: str | Path, header: Header) -> list[np.ndarray]:
+    """The record's ``# Image:`` files as ``(H, W, 3)`` uint8 RGB arrays.
+
+    Paths are relative to the header's folder, as in the Challenge data; an entry that
+    leaves that folder (absolute, ``..``, a link to outside) is refused, and missing,
+    undecodable or too large images (:data:`ecgpaper.digitize.load.MAX_IMAGE_PIXELS`) are
+    skipped, each with a warning naming the entry.
+    """
+    return _load_pages(record, header)[0]
 
 
 def conform_signal(signal, header: Header) -> np.ndarray:
@@ -250,20 +301,31 @@ def run_record(record: str | Path, digitization: DigitizationModel | None,
     signal : numpy.ndarray or None
         From :func:`conform_signal`; None when no digitization model is given.
     labels : list of str or None
-        None when no classifier is given.
+        None when no classifier is given, or when the classifier failed (logged with its
+        traceback; the signal is still returned).  Empty when nothing could be digitized:
+        a classifier's output on an all-NaN signal says nothing about the record.
     """
     header = parse_header(Path(f"{record}.hea").read_text(errors="replace"), str(record))
     if digitization is None and classifier is None:
         return None, None
-    images = load_images(record, header)
+    images, names = _load_pages(record, header)
     if not images:
         raise FileNotFoundError(f"record {record}: no readable image on its '# Image:' line")
     dig = digitization or DigitizationModel(None)
     signal = conform_signal(digitize_images(images, header, dig.digitizer, fill=dig.fill,
-                                            verbose=verbose), header)
+                                            verbose=verbose, names=names), header)
+    del images
     labels = None
     if classifier is not None:
-        labels = classifier.predict(signal, header.fs_hz, header.lead_names)
+        if not np.isfinite(signal).any():
+            log.warning("record %s: nothing could be digitized; no labels", record)
+            labels = []
+        else:
+            try:
+                labels = classifier.predict(signal, header.fs_hz, header.lead_names)
+            except Exception:  # noqa: BLE001 -- classification is its own boundary
+                log.error("record %s: classification failed; the signal is kept, no labels:"
+                          "\n%s", record, traceback.format_exc())
     return (signal if digitization is not None else None), labels
 
 
@@ -273,7 +335,9 @@ def write_output(out_record: str | Path, header_text: str, signal: np.ndarray | 
 
     The input header is copied (without any ``# Labels:`` line of its own, so reference
     labels can never leak into predictions); a signal regenerates the header with the
-    ``.dat`` file, keeping its comments; labels are one ``# Labels:`` line.
+    ``.dat`` file, keeping its comments; labels are one ``# Labels:`` line.  Without a
+    signal, a ``.dat`` left in the output by an earlier run is removed, so that the output
+    never pairs a header with a stale signal.
     """
     out_record = Path(out_record)
     out_record.parent.mkdir(parents=True, exist_ok=True)
@@ -287,6 +351,7 @@ def write_output(out_record: str | Path, header_text: str, signal: np.ndarray | 
     lines = [ln for ln in header_text.splitlines()
              if not ln.lstrip("#").strip().startswith("Labels:")]
     lines += ["# " + ln for ln in label_line]
+    out_record.with_name(out_record.name + ".dat").unlink(missing_ok=True)
     atomic_write_bytes(out_record.with_name(out_record.name + ".hea"),
                        ("\n".join(lines) + "\n").encode("utf-8"))
 
@@ -308,6 +373,55 @@ class RunSummary:
         return "\n".join(lines)
 
 
+def check_folders(data_folder: str | Path, output_folder: str | Path) -> None:
+    """Refuse an output folder that is, lies inside, or contains the data folder.
+
+    Outputs written there would mix with the inputs (the next run would read them as
+    records, and an output ``.dat`` could replace an input one).
+
+    Raises
+    ------
+    ValueError
+        One line naming both folders.
+
+    Examples
+    --------
+    >>> check_folders("/data/hidden", "/data/outputs")
+    >>> check_folders("/data/hidden", "/data/hidden/out")
+    Traceback (most recent call last):
+    ...
+    ValueError: output folder /data/hidden/out lies inside the data folder /data/hidden; choose a folder outside it
+    """
+    d, o = Path(data_folder).resolve(), Path(output_folder).resolve()
+    if o == d:
+        where = "is"
+    elif o.is_relative_to(d):
+        where = "lies inside"
+    elif d.is_relative_to(o):
+        where = "contains"
+    else:
+        return
+    raise ValueError(f"output folder {output_folder} {where} the data folder {data_folder}; "
+                     f"choose a folder outside it")
+
+
+def _remove_stale_temporaries(output_folder: Path, records: Sequence[str]) -> int:
+    """Remove the temporaries (``.<name>.<random>.tmp``) that a killed run left behind for
+    the outputs this run writes; returns how many."""
+    wanted = {f"{rel}{ext}" for rel in records for ext in (".hea", ".dat")}
+    removed = 0
+    for root, _dirs, files in os.walk(output_folder):
+        for name in files:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            target = name[1:-len(".tmp")].rpartition(".")[0]
+            rel = (Path(root) / target).relative_to(output_folder).as_posix()
+            if rel in wanted:
+                (Path(root) / name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder: str | Path,
                load_models: Callable, run_models: Callable, allow_failures: bool = False,
                verbose: bool = False) -> RunSummary:
@@ -327,14 +441,32 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    ValueError
+        When the output folder is, lies inside, or contains the data folder
+        (:func:`check_folders`); nothing is written.
+    FileNotFoundError
+        When the data folder holds no record.
+
+    Notes
+    -----
+    Every record is written again, so the leftovers of a killed run (a ``.dat`` without its
+    header) are replaced; its temporaries for this run's outputs are removed first.
     """
     t0 = time.monotonic()
+    check_folders(data_folder, output_folder)
     data_folder, output_folder = Path(data_folder), Path(output_folder)
     records = find_records(data_folder)
     if not records:
         raise FileNotFoundError(f"no records (*.hea) found under {data_folder}")
     digitization, classifier = load_models(str(model_folder), verbose)
     output_folder.mkdir(parents=True, exist_ok=True)
+    stale = _remove_stale_temporaries(output_folder, records)
+    if stale:
+        log.warning("removed %d temporary file(s) left in %s by an earlier run", stale,
+                    output_folder)
     summary = RunSummary(records=len(records))
     iterator = records
     if verbose:

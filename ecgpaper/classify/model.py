@@ -28,8 +28,9 @@ from ecgpaper.classify.augment import augment_digitized
 from ecgpaper.classify.features import (FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ, extract_features,
                                        resample_nan, to_standard_leads)
 from ecgpaper.classify.gbm import fit_gbm
-from ecgpaper.classify.trees import predict_raw
+from ecgpaper.classify.trees import check_trees, predict_raw
 from ecgpaper.constants import CLASSES
+from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json, read_npz
 from ecgpaper.wfdbio import atomic_write_bytes, read_header, read_signal
 
 logger = logging.getLogger("ecgpaper.classify")
@@ -342,27 +343,74 @@ def rate_variant(clf: Classifier, method: str) -> Classifier:
 def load_classifier(model_dir: str | Path) -> Classifier | None:
     """Load a classifier saved by :func:`train_classifier`; ``None`` if the folder has none.
 
+    Everything the predictions use is checked here, once: the config's format, feature list,
+    classes, thresholds and rules, and the shapes, kinds and indices of every tree array
+    (:func:`ecgpaper.classify.trees.check_trees`).
+
     Raises
     ------
-    ValueError
-        When the files exist but do not match this code (format or feature list).
+    ecgpaper.modelfiles.ModelFileError
+        When the files exist but are corrupt or do not match this code; the message names
+        the file and the field (or array).
     """
     model_dir = Path(model_dir)
     cfg_path = model_dir / CONFIG_NAME
     if not cfg_path.is_file():
         return None
-    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    cfg = read_json(cfg_path)
+
+    def bad(field: str, problem: str) -> ModelFileError:
+        return ModelFileError(f"{cfg_path}: field {field!r} {problem}")
+
     if cfg.get("format") != FORMAT:
-        return None
-    if list(cfg["feature_names"]) != list(FEATURE_NAMES):
-        raise ValueError(f"{model_dir}: model features differ from this code's; retrain")
-    classes = [c for c in cfg["classes"]]
+        raise bad("format", f"is {cfg.get('format')!r}; this code reads {FORMAT!r}")
+    if cfg.get("feature_names") != list(FEATURE_NAMES):
+        raise bad("feature_names", "differs from this code's features; retrain")
+    classes = cfg.get("classes")
+    if (not isinstance(classes, list) or not all(isinstance(c, str) and c in CLASSES
+                                                 for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise bad("classes", f"is {classes!r}; expected distinct names of {list(CLASSES)}")
+    thr_in = cfg.get("thresholds")
+    if not isinstance(thr_in, dict) or any(c not in thr_in for c in classes):
+        raise bad("thresholds", "must give a threshold for every class")
+    thresholds = {c: float(check_number(cfg_path, f"thresholds.{c}", thr_in[c], 0.0, 1.0))
+                  for c in classes}
+    rules_in = cfg.get("rules", {})
+    if not isinstance(rules_in, dict):
+        raise bad("rules", "is not an object")
+    rules = {}
+    for c, r in rules_in.items():
+        if c not in classes:
+            continue
+        if not (isinstance(r, list) and len(r) == 3 and r[0] in FEATURE_NAMES):
+            raise bad(f"rules.{c}", f"is {r!r}; expected [feature name, sign, threshold]")
+        check_number(cfg_path, f"rules.{c}[1]", r[1])
+        check_number(cfg_path, f"rules.{c}[2]", r[2])
+        rules[c] = list(r)
+    af_rule = cfg.get("af_rule")
+    if af_rule is not None:
+        if not isinstance(af_rule, dict):
+            raise bad("af_rule", "is neither null nor an object")
+        for key in AF_RULE:
+            check_number(cfg_path, f"af_rule.{key}", af_rule.get(key))
+    if "beat_rules" in cfg:
+        check_choice(cfg_path, "beat_rules", cfg["beat_rules"], _BEAT_RULE_METHODS)
+    if not isinstance(cfg.get("af_trees_veto_regular_slow", False), bool):
+        raise bad("af_trees_veto_regular_slow", "is not true/false")
+    weights = cfg.get("weights", WEIGHTS_NAME)
+    if not isinstance(weights, str) or weights in ("", ".", "..") or Path(weights).name != weights:
+        raise bad("weights", f"is {weights!r}; expected a file name in {model_dir}")
+    arrays = read_npz(model_dir / weights)
     trees = {}
-    with np.load(model_dir / cfg.get("weights", WEIGHTS_NAME), allow_pickle=False) as z:
-        for ci, c in enumerate(classes):
-            trees[c] = {name: z[f"c{ci}_{name}"] for name in _TREE_FIELDS}
-    thresholds = {c: float(cfg["thresholds"][c]) for c in classes}
-    rules = {c: list(r) for c, r in cfg.get("rules", {}).items() if c in classes}
+    for ci, c in enumerate(classes):
+        prefix = f"c{ci}_"
+        tree = {name: arrays[prefix + name] for name in _TREE_FIELDS if prefix + name in arrays}
+        try:
+            check_trees(tree, len(FEATURE_NAMES), prefix)
+        except ValueError as exc:
+            raise ModelFileError(f"{model_dir / weights}: class {c!r}: {exc}") from None
+        trees[c] = tree
     return Classifier(classes=classes, thresholds=thresholds, trees=trees, config=cfg, rules=rules)
 
 

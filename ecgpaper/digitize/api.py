@@ -15,17 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, canonical_lead_name
+from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, LAYOUT_GRIDS, canonical_lead_name
+from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json
 from ecgpaper.scoring import snr_per_lead
 from ecgpaper.wfdbio import atomic_write_bytes
 
 from .cnn import load_centreline, save_centreline
-from .load import read_image
+from .load import confined_path, read_image
 from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
 from .resample import FILL_METHODS, detect_beats, fill_template
+from .trace import READOUT_METHODS
 
 __all__ = ["Digitizer", "train_digitizer", "load_digitizer", "digitize_images", "assemble_leads",
-           "SUBDIR"]
+           "check_params", "SUBDIR"]
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +186,11 @@ def _annotated_pages(records: list[str], max_pages: int, with_reference: bool = 
             log.warning("digitizer training: %s", exc)
             continue
         for name in hdr.image_files:
-            path = Path(rec).parent / name
+            try:
+                path = confined_path(Path(rec).parent, name)
+            except ValueError as exc:
+                log.warning("digitizer training: record %s: %s", rec, exc)
+                continue
             ann_path = path.with_suffix(".json")
             if made >= max_pages or not (path.is_file() and ann_path.is_file()):
                 continue
@@ -435,8 +441,71 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
     return meta, model if keep else None
 
 
+#: Parameters that may be None (their defaults are None, or None switches the step off).
+_NONE_PARAMS = ("ink_threshold", "track_entry_cost", "layout")
+#: Parameters that are shares or ink levels, in ``[0, 1]``.
+_UNIT_PARAMS = ("blurred_below", "ink_threshold", "ink_threshold_min", "ink_threshold_max",
+                "min_coverage", "max_blob_share", "fine_min_crispness")
+
+
+def check_params(params, source="config.json") -> dict:
+    """Validate digitizer parameters (overrides of ``DEFAULT_PARAMS``) as a model loads.
+
+    Each value must have its default's kind: a bool for a bool, one of
+    ``READOUT_METHODS`` for ``readout``, a layout name or None for ``layout``, a finite
+    number at least 0 otherwise (an integer where the default is one, at most 1 for the
+    shares in ``_UNIT_PARAMS``, None where ``_NONE_PARAMS`` allows it).
+
+    Raises
+    ------
+    ecgpaper.modelfiles.ModelFileError
+        Naming ``source`` and the parameter.
+
+    Examples
+    --------
+    >>> check_params({"min_coverage": 0.5})
+    {'min_coverage': 0.5}
+    >>> check_params({"min_coverage": "lots"})
+    Traceback (most recent call last):
+    ...
+    ecgpaper.modelfiles.ModelFileError: config.json: field 'params.min_coverage' is 'lots', not a finite number
+    """
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{source}: field 'params' is {type(params).__name__}, "
+                             f"not an object")
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ModelFileError(f"{source}: unknown digitizer parameter(s) {unknown} in "
+                             f"field 'params'")
+    for name, value in params.items():
+        default, where = DEFAULT_PARAMS[name], f"params.{name}"
+        if value is None and name in _NONE_PARAMS:
+            continue
+        if name == "readout":
+            check_choice(source, where, value, READOUT_METHODS)
+        elif name == "layout":
+            check_choice(source, where, value, list(LAYOUT_GRIDS))
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ModelFileError(f"{source}: field {where!r} is {value!r}, not true/false")
+        else:
+            check_number(source, where, value, 0.0, 1.0 if name in _UNIT_PARAMS else None,
+                         integer=isinstance(default, int))
+    return dict(params)
+
+
 def load_digitizer(model_dir: str | Path) -> Digitizer | None:
     """Load the digitizer of ``model_dir``; None when it has none.
+
+    Every file is validated here, once, and not on every record: the parameters by
+    :func:`check_params`, the centre-line network by
+    :func:`ecgpaper.digitize.cnn.load_centreline`.
+
+    Raises
+    ------
+    ecgpaper.modelfiles.ModelFileError
+        When a file is corrupt or holds an invalid value (the message names the file and
+        the field).
 
     Examples
     --------
@@ -446,11 +515,13 @@ def load_digitizer(model_dir: str | Path) -> Digitizer | None:
     path = Path(model_dir) / SUBDIR / _CONFIG
     if not path.is_file():
         return None
-    cfg = json.loads(path.read_text())
-    params = dict(cfg.get("params", {}))
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(f"{path}: unknown digitizer parameter(s) {unknown}")
+    cfg = read_json(path)
+    if "format_version" in cfg:
+        check_number(path, "format_version", cfg["format_version"], _FORMAT_VERSION,
+                     _FORMAT_VERSION, integer=True)
+    params = check_params(cfg.get("params", {}), path)
+    if not isinstance(cfg.get("meta", {}), dict):
+        raise ModelFileError(f"{path}: field 'meta' is not an object")
     centreline = None
     if cfg.get("centreline"):
         centreline = load_centreline(path.parent)
@@ -461,7 +532,8 @@ def load_digitizer(model_dir: str | Path) -> Digitizer | None:
 
 
 def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | None = None,
-                    fill: str = "nan", verbose: bool = False) -> np.ndarray:
+                    fill: str = "nan", verbose: bool = False,
+                    names: list[str] | None = None) -> np.ndarray:
     """Digitize the images of one record into the header's signal.
 
     Parameters
@@ -477,6 +549,8 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
         (the rhythm strip) and each lead's own median beat.
     verbose : bool
         Log per-image diagnostics.
+    names : list of str, optional
+        The images' file names, for the log (an image that fails is named and skipped).
 
     Returns
     -------
@@ -493,16 +567,21 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
     n = int(header.num_samples) if header.num_samples is not None else int(round(10.0 * fs))
     params = dict(digitizer.params) if digitizer is not None else {}
     centreline = digitizer.centreline if digitizer is not None else None
+    import cv2
+
     found: dict[str, list[np.ndarray]] = {}
     for k, image in enumerate(images):
+        page = names[k] if names is not None and k < len(names) else f"image {k}"
         try:
             ro = digitize_image(image, fs, n, params, centreline=centreline)
-        except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            log.warning("record %s image %d: digitization failed: %r",
-                        getattr(header, "record_name", "?"), k, exc)
+        except (ValueError, IndexError, ArithmeticError, np.linalg.LinAlgError, cv2.error,
+                MemoryError) as exc:
+            # each page is its own boundary: the other pages of the record still count
+            log.warning("record %s, %s: digitization failed: %r",
+                        getattr(header, "record_name", "?"), page, exc)
             continue
         if verbose:
-            log.info("record %s image %d: %s", getattr(header, "record_name", "?"), k,
+            log.info("record %s, %s: %s", getattr(header, "record_name", "?"), page,
                      {a: b for a, b in ro.info.items() if a != "rows_px"})
         for lead, sig in ro.leads.items():
             found.setdefault(lead, []).append(sig)

@@ -41,12 +41,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ecgpaper.modelfiles import ModelFileError, check_number, read_json, read_npz
 from ecgpaper.wfdbio import atomic_write_bytes
 
 from .trace import RowTrace
 
 __all__ = ["OVERSAMPLE", "Tile", "CentreLineModel", "row_tiles", "tile_targets", "page_tiles",
-           "collect_tiles", "fit_tiles", "load_centreline", "save_centreline"]
+           "collect_tiles", "fit_tiles", "load_centreline", "save_centreline",
+           "check_centreline_config", "MAX_CHANNELS"]
 
 log = logging.getLogger(__name__)
 
@@ -518,12 +520,69 @@ def save_centreline(model: CentreLineModel, folder: str | Path) -> None:
                        json.dumps(model.config, indent=2, sort_keys=True).encode("utf-8"))
 
 
+#: Most channels a saved centre-line network may declare (trained ones have 16): its
+#: activations take ``channels`` x 400 k px x 4 bytes per batch (100 MB at 64).
+MAX_CHANNELS = 64
+#: Bounds of ``min_confidence`` (a probability mass; above 1 the network is never used).
+_CONFIDENCE_RANGE = (0.0, 2.0)
+
+
+def check_centreline_config(cfg: dict, source="centreline.json") -> dict:
+    """The saved config of a centre-line network, validated before anything is built.
+
+    Raises
+    ------
+    ecgpaper.modelfiles.ModelFileError
+        Naming ``source`` and the field: an unknown field, ``channels`` outside
+        ``[1, MAX_CHANNELS]``, ``oversample`` other than :data:`OVERSAMPLE`, or a
+        ``min_confidence`` that is not a number in ``[0, 2]``.
+    """
+    known = {"channels", "oversample", "min_confidence"}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ModelFileError(f"{source}: unknown field(s) {unknown}; valid: {sorted(known)}")
+    out = {"channels": 16, "oversample": OVERSAMPLE, "min_confidence": 0.5}
+    out.update(cfg)
+    out["channels"] = check_number(source, "channels", out["channels"], 1, MAX_CHANNELS,
+                                   integer=True)
+    out["oversample"] = check_number(source, "oversample", out["oversample"], OVERSAMPLE,
+                                     OVERSAMPLE, integer=True)
+    out["min_confidence"] = check_number(source, "min_confidence", out["min_confidence"],
+                                         *_CONFIDENCE_RANGE)
+    return out
+
+
 def load_centreline(folder: str | Path) -> CentreLineModel | None:
-    """Load the centre-line model of ``folder``; None when there is none."""
+    """Load the centre-line model of ``folder``; None when there is none.
+
+    Both files are checked before the network is built: the config by
+    :func:`check_centreline_config`, the weights for the names, shapes and finite float values
+    of the network that the config describes.
+
+    Raises
+    ------
+    ecgpaper.modelfiles.ModelFileError
+        When either file is corrupt or does not describe this code's network (the message
+        names the file and the field or array).
+    """
     folder = Path(folder)
     w, c = folder / "centreline.npz", folder / "centreline.json"
     if not (w.is_file() and c.is_file()):
         return None
-    with np.load(w, allow_pickle=False) as z:
-        state = {k: z[k] for k in z.files}
-    return CentreLineModel(json.loads(c.read_text()), state)
+    cfg = check_centreline_config(read_json(c), c)
+    state = read_npz(w)
+    expected = {k: tuple(v.shape)
+                for k, v in _build_net(cfg["channels"], cfg["oversample"]).state_dict().items()}
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        raise ModelFileError(f"{w}: arrays do not match the network of {c.name} "
+                             f"(missing {missing}, unexpected {extra})")
+    for k, shape in expected.items():
+        a = state[k]
+        if tuple(a.shape) != shape or a.dtype.kind != "f":
+            raise ModelFileError(f"{w}: array {k!r} is {a.dtype} {a.shape}, expected float "
+                                 f"{shape} (channels {cfg['channels']} in {c.name})")
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"{w}: array {k!r} has values that are not finite")
+    state = {k: np.asarray(v, np.float32) for k, v in state.items()}
+    return CentreLineModel(cfg, state)

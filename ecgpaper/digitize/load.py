@@ -13,12 +13,20 @@ float32 RGB array in ``[0, 1]`` and two derived maps:
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NormalisedImage", "read_image", "to_float_rgb", "flatten_background",
-           "normalise_image", "paper_mask"]
+__all__ = ["NormalisedImage", "read_image", "image_info", "confined_path", "MAX_IMAGE_PIXELS",
+           "to_float_rgb", "flatten_background", "normalise_image", "paper_mask"]
+
+#: Largest image (width x height) that :func:`read_image` decodes: 100 M pixels take 300 MB
+#: as 8-bit RGB and a few times that in the digitizer's float maps.  A Challenge page
+#: (2200 x 1700 px at 200 dpi) has 3.7 M; a page scanned at 1200 dpi 135 M.  Checked from the
+#: file's header, before anything is decoded (a 30 kB PNG can claim 30000 x 30000 px).
+MAX_IMAGE_PIXELS = 100_000_000
 
 
 #: Share of pixels darker than the ink level above which the grid lines may themselves be
@@ -27,22 +35,207 @@ __all__ = ["NormalisedImage", "read_image", "to_float_rgb", "flatten_background"
 DARK_GRID_SHARE = 0.04
 
 
-def read_image(path) -> np.ndarray:
-    """Decode an image file (PNG, JPEG, ...) as ``(H, W, 3)`` uint8 RGB.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: JPEG start-of-frame markers (they carry the size): C0-CF less DHT, JPG and DAC.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _png_info(fh) -> tuple[int, int, bool]:
+    """Width, height and alpha (colour type 4/6 or a ``tRNS`` chunk) of a PNG stream."""
+    head = fh.read(33)
+    if len(head) < 33 or head[12:16] != b"IHDR":
+        raise ValueError("truncated PNG header")
+    width, height = struct.unpack(">II", head[16:24])
+    alpha = head[25] in (4, 6)
+    fh.seek(33)
+    for _ in range(10_000):  # the chunks before the image data (tRNS comes before IDAT)
+        chunk = fh.read(8)
+        if len(chunk) < 8 or chunk[4:8] in (b"IDAT", b"IEND"):
+            break
+        if chunk[4:8] == b"tRNS":
+            alpha = True
+            break
+        fh.seek(struct.unpack(">I", chunk[:4])[0] + 4, 1)
+    return width, height, alpha
+
+
+def _jpeg_info(fh) -> tuple[int, int, bool]:
+    """Width and height of a JPEG stream from its start-of-frame segment."""
+    fh.seek(2)
+    for _ in range(10_000):
+        byte = fh.read(1)
+        while byte == b"\xff":  # fill bytes before a marker
+            byte = fh.read(1)
+        if not byte:
+            break
+        marker = byte[0]
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a segment
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
+            break
+        length = fh.read(2)
+        if len(length) < 2:
+            break
+        if marker in _JPEG_SOF:
+            frame = fh.read(5)
+            if len(frame) < 5:
+                break
+            height, width = struct.unpack(">HH", frame[1:5])
+            return width, height, False
+        fh.seek(struct.unpack(">H", length)[0] - 2, 1)
+        if fh.read(1) != b"\xff":
+            break
+        fh.seek(-1, 1)
+    raise ValueError("no JPEG frame header")
+
+
+def image_info(path) -> tuple[int, int, bool]:
+    """Width, height (px) and whether there is an alpha channel, from the file's header only.
+
+    PNG and JPEG headers are parsed here; other formats through Pillow's lazy ``open``,
+    which reads the header and decodes nothing.
 
     Raises
     ------
     OSError
         When the file cannot be read.
     ValueError
-        When its bytes are not an image OpenCV can decode.
+        When the file is empty or its header is not that of an image (the message names the
+        file).
+
+    Examples
+    --------
+    >>> import tempfile, cv2
+    >>> p = Path(tempfile.mkdtemp()) / "a.png"
+    >>> _ = cv2.imwrite(str(p), np.zeros((3, 5, 4), np.uint8))
+    >>> image_info(p)
+    (5, 3, True)
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+        fh.seek(0)
+        try:
+            if not magic:
+                raise ValueError("empty file")
+            if magic == _PNG_SIGNATURE:
+                return _png_info(fh)
+            if magic[:2] == b"\xff\xd8":
+                return _jpeg_info(fh)
+        except (ValueError, struct.error) as exc:
+            raise ValueError(f"{path}: not a readable image ({exc})") from None
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                (width, height), mode = im.size, im.mode
+                alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{path}: image larger than MAX_IMAGE_PIXELS ({exc}); not decoded") \
+            from None
+    except (Image.UnidentifiedImageError, SyntaxError, struct.error, ValueError) as exc:
+        raise ValueError(f"{path}: not an image whose size can be read before decoding "
+                         f"({type(exc).__name__}: {exc})") from None
+    return int(width), int(height), bool(alpha)
+
+
+def confined_path(folder, name: str) -> Path:
+    """``folder / name`` when it stays inside ``folder`` (symbolic links followed).
+
+    A header's ``# Image:`` entry is relative to the header's folder; an absolute path, a
+    ``..`` that leaves the folder or a link to a file outside it is refused.
+
+    Raises
+    ------
+    ValueError
+        Naming the entry and the folder.
+
+    Examples
+    --------
+    >>> confined_path("/data/a", "r1-0.png").as_posix()
+    '/data/a/r1-0.png'
+    >>> confined_path("/data/a", "../../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    ValueError: image entry '../../etc/passwd' points outside the record's folder /data/a
+    """
+    folder = Path(folder)
+    rel = Path(name)
+    path = folder / rel
+    try:
+        inside = (not rel.is_absolute() and bool(name.strip())
+                  and path.resolve().is_relative_to(folder.resolve()))
+    except (OSError, ValueError, RuntimeError):  # NUL bytes, link loops
+        inside = False
+    if not inside:
+        raise ValueError(f"image entry {name!r} points outside the record's folder {folder}")
+    return path
+
+
+def _composite_on_white(raw: np.ndarray) -> np.ndarray:
+    """``(H, W, 4)`` BGRA (8 or 16 bit) as ``(H, W, 3)`` uint8 RGB on white paper."""
+    top = float(np.iinfo(raw.dtype).max) if raw.dtype.kind in "ui" else 1.0
+    a = raw[:, :, 3].astype(np.float32) * np.float32(1.0 / top)
+    out = np.empty(raw.shape[:2] + (3,), np.uint8)
+    for k in range(3):  # one float plane at a time
+        c = raw[:, :, 2 - k].astype(np.float32) * np.float32(255.0 / top)
+        c *= a
+        c += np.float32(255.0) * (np.float32(1.0) - a)
+        out[:, :, k] = np.clip(np.rint(c), 0, 255)
+    return out
+
+
+def read_image(path) -> np.ndarray:
+    """Decode an image file (PNG, JPEG, ...) as ``(H, W, 3)`` uint8 RGB.
+
+    The size is read from the header first (:func:`image_info`): an image of more than
+    :data:`MAX_IMAGE_PIXELS` pixels is refused before it is decoded.  Transparent pixels
+    (an alpha channel, or a PNG ``tRNS`` chunk) are composited on white paper, as
+    :func:`to_float_rgb` does.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    ValueError
+        When it is too large, or its bytes are not an image OpenCV can decode (the message
+        names the file).
     """
     import cv2
 
-    bgr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+    width, height, alpha = image_info(path)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"{path}: {width} x {height} px is more than MAX_IMAGE_PIXELS = "
+                         f"{MAX_IMAGE_PIXELS}; not decoded")
+    if width == 0 or height == 0:
+        raise ValueError(f"{path}: the header gives a size of {width} x {height} px")
+    data = np.fromfile(path, dtype=np.uint8)
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED if alpha else cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise ValueError(f"{path}: cannot decode the image "
+                         f"({str(exc).strip().splitlines()[-1]})") from None
+    if raw is None:
         raise ValueError(f"{path}: cannot decode the image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if not alpha:
+        return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+    if raw.ndim == 3 and raw.shape[2] == 4:
+        return _composite_on_white(raw)
+    if raw.dtype != np.uint8:  # 16-bit without an alpha channel after all
+        raw = (raw >> 8).astype(np.uint8) if raw.dtype == np.uint16 else \
+            np.clip(np.rint(raw * 255.0), 0, 255).astype(np.uint8)
+    if raw.ndim == 2:
+        return cv2.cvtColor(raw, cv2.COLOR_GRAY2RGB)
+    if raw.shape[2] == 2:  # grey + alpha
+        grey = raw[:, :, 0].astype(np.float32)
+        a = raw[:, :, 1].astype(np.float32) / np.float32(255.0)
+        g = np.clip(np.rint(grey * a + 255.0 * (1.0 - a)), 0, 255).astype(np.uint8)
+        return cv2.cvtColor(g, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(raw[:, :, :3], cv2.COLOR_BGR2RGB)
 
 
 @dataclass
