@@ -19,7 +19,8 @@ from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
 from ecgpaper.digitize.pipeline import digitize_image
-from ecgpaper.digitize.resample import detect_beats, fill_template, flicker_mask, place_segment
+from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
+                                       place_segment)
 from ecgpaper.scoring import snr_per_lead
 from ecgpaper.wfdbio import format_header, parse_header, write_record
 
@@ -130,6 +131,23 @@ def test_flicker_mask_keeps_sharp_qrs_and_flags_swinging(fs_hz):
     if fs_hz >= 250:
         assert m[i0 + int(0.05 * fs_hz):i1 - int(0.05 * fs_hz)].all()
     assert not m[:int(0.7 * fs_hz)].any() and not m[int(1.5 * fs_hz):].any()
+
+
+def test_excursion_mask_rejects_pieces_off_the_trace_only():
+    fs = 500.0
+    t = np.arange(1250) / fs
+    x = 0.3 * np.exp(-0.5 * ((t - 1.0) / 0.05) ** 2)  # a T wave
+    # the path leaves for a crease 1 mV above at 1.6 s and stays there to the panel's end
+    y = x.copy()
+    y[800:] += 1.0
+    m = excursion_mask(y, np.array([800]), fs, 0.3)
+    assert m[800:].all() and not m[:800].any()
+    # a jump across a QRS whose thin stroke broke: the short piece is kept
+    y = x.copy()
+    y[300:330] += 2.0
+    assert not excursion_mask(y, np.array([300, 330]), fs, 0.3).any()
+    # jumps without a step (the gap bridged at the same level) keep everything
+    assert not excursion_mask(x, np.array([200, 700]), fs, 0.3).any()
 
 
 @pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1", "2x6"])

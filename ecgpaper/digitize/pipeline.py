@@ -25,7 +25,7 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
                      find_row_candidates, identify_rhythm_leads, layout_panels,
                      pulse_rise_foot, refine_pulse_edge)
 from .load import normalise_image, paper_mask
-from .resample import flicker_mask, hold_panel_edges, place_segment
+from .resample import excursion_mask, flicker_mask, hold_panel_edges, place_segment
 from .trace import READOUT_METHODS, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
@@ -53,12 +53,15 @@ DEFAULT_PARAMS: dict = {
     "band_fraction": 1.0,        # half-height of a row's search band, in row spacings (tall QRS
                                  # complexes reach the neighbouring rows)
     "min_coverage": 0.6,         # a lead tracked in fewer of its columns is failed (NaN)
-    "max_jumps_per_s": 1.0,      # ... and one whose tracked path jumps over gaps more often
+    "max_jumps_per_s": 2.0,      # ... and one whose tracked path jumps over gaps more often
+                                 # (stretches between jumps: max_excursion_mv)
     "max_baseline_offset": 0.35,  # ... or whose median sits this many row spacings off its row
     "max_abs_mv": 8.0,           # a lead whose read-out leaves +-this is failed
     "max_blob_share": 0.6,       # ... or with more of its columns in ink blobs (stains)
     "max_flicker_mv": 6.0,       # samples whose read-out swings this much (mV of path per
                                  # 0.1 s) between strokes are left NaN (flicker_mask)
+    "max_excursion_mv": 0.3,     # pieces between jumps of the tracked path that step this far
+                                 # away and back are left NaN (excursion_mask)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
                                  # the next value inside (separator mark, stroke end)
     "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
@@ -507,6 +510,14 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                 win[flick] = np.nan  # a view: seg changes too
                 info.setdefault("flicker_s", {})[f"{pan.lead}@{pan.row}"] = \
                     round(float(flick.sum()) / fs_hz, 2)
+        if p["max_excursion_mv"] and win.size and rt.jump is not None:
+            in_win = (rt.x_px >= xa) & (rt.x_px < xb) & rt.jump
+            cuts = np.round((rt.x_px[in_win] - x0) / px_per_s * fs_hz).astype(int) - a
+            away = excursion_mask(win, cuts, fs_hz, p["max_excursion_mv"])
+            if away.any():
+                win[away] = np.nan
+                info.setdefault("excursion_s", {})[f"{pan.lead}@{pan.row}"] = \
+                    round(float(away.sum()) / fs_hz, 2)
         cov = float(np.isfinite(win).mean()) if win.size else 0.0
         in_pan = (rt.x_px >= xa + 3) & (rt.x_px < xb - 3)
         jumps_per_s = float(rt.jump[in_pan].sum()) / max(pan.t1_s - pan.t0_s, 1e-6) \

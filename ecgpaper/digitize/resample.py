@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal as ssignal
 from scipy.ndimage import uniform_filter1d
 
-__all__ = ["FILL_METHODS", "place_segment", "flicker_mask", "fill_template", "detect_beats"]
+__all__ = ["FILL_METHODS", "place_segment", "flicker_mask", "excursion_mask", "fill_template", "detect_beats"]
 
 FILL_METHODS = ("nan", "template")
 
@@ -133,6 +133,85 @@ def flicker_mask(x_mv: np.ndarray, fs_hz: float, max_excess_mv: float,
     flagged = (per_window > max_excess_mv) & ok
     if flagged.any():
         out = np.convolve(flagged.astype(float), np.ones(w + 1), mode="same") > 0
+    return out
+
+
+def excursion_mask(x_mv: np.ndarray, cuts: np.ndarray, fs_hz: float, min_step_mv: float,
+                   min_piece_s: float = 0.12, max_share: float = 0.5) -> np.ndarray:
+    """Stretches the tracker followed on other ink, between jumps of the tracked path.
+
+    A trace is one connected stroke; where the tracked path jumps over a gap (``cuts``), it
+    may have left the trace for a crease, a shadow's edge or the next row's trace.  A piece
+    between two jumps that steps away by more than ``min_step_mv`` and back by about as much
+    in the other direction, or a piece at the panel's edge that steps away and ends there,
+    while its level lies that far from the rest of the panel, is not the trace.  Pieces
+    shorter than ``min_piece_s`` (a QRS complex whose thin strokes broke) or longer than
+    ``max_share`` of the panel are kept.
+
+    Parameters
+    ----------
+    x_mv : numpy.ndarray
+        ``(n,)`` read-out of one panel, NaN where untracked.
+    cuts : numpy.ndarray
+        Sample indices (into ``x_mv``) where the tracked path jumped.
+    fs_hz : float
+        Sampling rate.
+    min_step_mv : float
+        Smallest step at a jump, and distance from the panel's level, that marks a piece.
+    min_piece_s, max_share : float
+        Pieces outside these lengths are kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool, True for the samples of rejected pieces.
+
+    Examples
+    --------
+    >>> x = np.zeros(1000); x[400:600] = 1.0          # off the trace for 0.4 s at 500 Hz
+    >>> m = excursion_mask(x, np.array([400, 600]), 500.0, 0.3)
+    >>> bool(m[400:600].all()), bool(m[:400].any() or m[600:].any())
+    (True, False)
+    """
+    x = np.asarray(x_mv, float)
+    n = x.size
+    out = np.zeros(n, bool)
+    cuts = np.unique(np.asarray(cuts, int))
+    cuts = cuts[(cuts > 0) & (cuts < n)]
+    if cuts.size == 0 or not np.isfinite(x).any():
+        return out
+    # the read-out bridges a jump's gap by interpolation: levels are compared clear of it
+    g, k = max(1, int(round(0.02 * fs_hz))), max(2, int(round(0.03 * fs_hz)))
+    cuts = cuts[np.r_[True, np.diff(cuts) > g]]
+
+    def step(c: int) -> float:
+        before, after = x[max(0, c - g - k):max(0, c - g)], x[c + g:c + g + k]
+        if not (np.isfinite(before).any() and np.isfinite(after).any()):
+            return 0.0
+        return float(np.nanmedian(after) - np.nanmedian(before))
+
+    bounds = np.r_[0, cuts, n]
+    steps = [step(int(c)) for c in cuts]
+    for i in range(bounds.size - 1):
+        a, z = int(bounds[i]), int(bounds[i + 1])
+        if z - a < min_piece_s * fs_hz or z - a > max_share * n:
+            continue
+        piece = x[a:z]
+        rest = np.r_[x[:a], x[z:]]
+        if not (np.isfinite(piece).any() and np.isfinite(rest).any()):
+            continue
+        away = float(np.nanmedian(piece) - np.nanmedian(rest))
+        if abs(away) <= min_step_mv:
+            continue
+        s_in = steps[i - 1] if i > 0 else None        # step into the piece
+        s_out = steps[i] if i < len(steps) else None  # step out of it
+        big_in = s_in is not None and abs(s_in) > min_step_mv and np.sign(s_in) == np.sign(away)
+        big_out = s_out is not None and abs(s_out) > min_step_mv and np.sign(s_out) == -np.sign(away)
+        if (s_in is None or big_in) and (s_out is None or big_out) and (big_in or big_out):
+            if s_in is not None and s_out is not None and \
+                    not 0.5 < abs(s_out) / max(abs(s_in), 1e-9) < 2.0:
+                continue
+            out[a:z] = True
     return out
 
 
