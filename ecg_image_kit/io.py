@@ -40,8 +40,10 @@ def read_record(record: str | os.PathLike) -> tuple[np.ndarray, Header]:
     ):
         path = Path(record).parent / next(iter(files))
         if path.exists():
-            raw = np.fromfile(path, dtype="<i2")
             n_sig = header.num_signals
+            # read no more than the header declares (a .dat far longer is not loaded whole)
+            count = -1 if header.num_samples is None else header.num_samples * n_sig
+            raw = np.fromfile(path, dtype="<i2", count=count)
             n = raw.size // n_sig
             if header.num_samples is not None:
                 n = min(n, header.num_samples)

@@ -3,13 +3,18 @@
 Hidden Challenge headers keep only part of each line (no initial values, no
 checksums, no demographics), and real headers carry odd fields; the parser
 here reads what is there and names the record and the field when something
-needed is missing. Signals inside the project are float arrays
-``(n_samples, n_leads)`` in mV; conversion to digital units happens only in
-:func:`write_record`.
+needed is missing or impossible. Counts and rates read from a header are
+bounded (:data:`MAX_SAMPLES`, :data:`MAX_SIGNALS`, :data:`MAX_FS_HZ`), so a
+tampered header cannot make a reader allocate gigabytes. Signals inside the
+project are float arrays ``(n_samples, n_leads)`` in mV; conversion to
+digital units happens only in :func:`write_record`, which refuses to write
+anything ``wfdb`` could not read back.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import re
 import tempfile
@@ -22,8 +27,22 @@ import numpy as np
 from ecgpaper.constants import DEFAULT_ADC_GAIN, DEFAULT_FMT, DIGITAL_MAX, DIGITAL_MIN
 
 
+log = logging.getLogger(__name__)
+
+#: Most samples per signal a header may declare: 10 s at :data:`MAX_FS_HZ`, 5.6 h at
+#: 500 Hz (a Challenge record has 5000). 80 MB per signal as float64.
+MAX_SAMPLES: int = 10**7
+#: Most signals a header may declare (a Challenge record has 12).
+MAX_SIGNALS: int = 64
+#: Highest sampling frequency a header may declare, Hz.
+MAX_FS_HZ: float = 1e6
+
+
 class HeaderError(ValueError):
-    """A header lacks a field that is needed; the message names record and field."""
+    """A header lacks a field that is needed or holds an impossible value.
+
+    The message names the record and the field.
+    """
 
 
 @dataclass
@@ -94,6 +113,30 @@ class Header:
 _GAIN_RE = re.compile(r"^([-+0-9.eE]+)?(?:\(([-+0-9]+)\))?(?:/(\S+))?$")
 
 
+def _parse_number(text: str, record: str, what: str) -> float:
+    """A finite float from a header field, or :class:`HeaderError` naming record and field."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise HeaderError(f"{record}: {what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise HeaderError(f"{record}: {what} {text!r} is not a finite number")
+    return value
+
+
+def _parse_count(text: str, record: str, what: str, limit: int, limit_name: str) -> int:
+    """A positive integer at most ``limit`` from a header field (``"5000.0"`` is accepted)."""
+    value = _parse_number(text, record, what)
+    if value != int(value):
+        raise HeaderError(f"{record}: {what} {text!r} is not an integer")
+    if value <= 0:
+        raise HeaderError(f"{record}: {what} {text!r} must be positive")
+    if value > limit:
+        raise HeaderError(f"{record}: {what} {text} exceeds the limit of {limit} "
+                          f"(wfdbio.{limit_name})")
+    return int(value)
+
+
 def parse_header(text: str, record: str = "<header>") -> Header:
     """Parse WFDB header text, tolerating missing optional fields.
 
@@ -111,8 +154,12 @@ def parse_header(text: str, record: str = "<header>") -> Header:
     Raises
     ------
     HeaderError
-        When the record line, the signal count or the sampling frequency is
-        missing or unreadable, or when there are fewer signal lines than signals.
+        When the record line or the signal count is missing; when the signal
+        count, sampling frequency, sample count, a gain or a baseline is not a
+        number; when a count is not a positive integer or exceeds
+        :data:`MAX_SIGNALS` / :data:`MAX_SAMPLES`; when the sampling frequency
+        is not in (0, :data:`MAX_FS_HZ`]; or when there are fewer signal lines
+        than signals. The message names the record and the field.
 
     Examples
     --------
@@ -129,22 +176,17 @@ def parse_header(text: str, record: str = "<header>") -> Header:
     name = parts[0].split("/")[0]
     if len(parts) < 2:
         raise HeaderError(f"{record}: record line lacks the number of signals")
-    try:
-        num_signals = int(parts[1])
-    except ValueError as exc:
-        raise HeaderError(f"{record}: number of signals {parts[1]!r} is not an integer") from exc
+    num_signals = _parse_count(parts[1], record, "number of signals", MAX_SIGNALS, "MAX_SIGNALS")
     fs_hz = 250.0  # WFDB's default when the field is absent
     if len(parts) >= 3:
-        try:
-            fs_hz = float(parts[2].split("/")[0].split("(")[0])
-        except ValueError as exc:
-            raise HeaderError(f"{record}: sampling frequency {parts[2]!r} is not a number") from exc
+        fs_hz = _parse_number(parts[2].split("/")[0].split("(")[0], record, "sampling frequency")
+        if not 0.0 < fs_hz <= MAX_FS_HZ:
+            raise HeaderError(f"{record}: sampling frequency {parts[2]!r} must be above 0 and "
+                              f"at most {MAX_FS_HZ:g} Hz (wfdbio.MAX_FS_HZ)")
     num_samples = None
     if len(parts) >= 4:
-        try:
-            num_samples = int(float(parts[3]))
-        except ValueError:
-            num_samples = None
+        num_samples = _parse_count(parts[3], record, "number of samples", MAX_SAMPLES,
+                                   "MAX_SAMPLES")
     signal_lines = body[1:1 + num_signals]
     if len(signal_lines) < num_signals:
         raise HeaderError(
@@ -161,14 +203,17 @@ def parse_header(text: str, record: str = "<header>") -> Header:
             if match is None:
                 raise HeaderError(f"{record}: signal {i + 1}: unreadable gain field {fields[2]!r}")
             if match.group(1):
-                gain = float(match.group(1)) or DEFAULT_ADC_GAIN / 5.0
+                gain = _parse_number(match.group(1), record, f"signal {i + 1} gain")
+                gain = gain or DEFAULT_ADC_GAIN / 5.0  # WFDB: gain 0 means the default
             if match.group(2):
-                baseline = float(match.group(2))
+                baseline = _parse_number(match.group(2), record, f"signal {i + 1} baseline")
             elif len(fields) > 4:
                 try:
-                    baseline = float(fields[4])  # no explicit baseline: it equals ADC zero
+                    adc_zero = float(fields[4])  # no explicit baseline: it equals ADC zero
                 except ValueError:
-                    pass
+                    adc_zero = math.nan  # a shifted field of a hidden header: keep 0
+                if math.isfinite(adc_zero):
+                    baseline = adc_zero
             if match.group(3):
                 units = match.group(3)
         header.gains.append(gain)
@@ -214,14 +259,22 @@ def read_header(record: str | os.PathLike) -> Header:
 
 
 def to_digital(signal_mv: np.ndarray, gains: Sequence[float], baselines: Sequence[float]) -> np.ndarray:
-    """Convert a physical signal to int16 digital units, NaN to WFDB's invalid code.
+    """Convert a physical signal to int16 digital units, non-finite values to WFDB's invalid code.
 
-    Values are clipped to the 16-bit range [-32767, 32767] so that no sample
-    can overflow or be mistaken for the invalid code -32768; ``inf`` clips too.
+    NaN and ``±inf`` become -32768 (read back as NaN: an infinite sample is
+    not a reading). Finite values are rounded and clipped to the 16-bit range
+    [-32767, 32767], so that no sample can overflow or be mistaken for the
+    invalid code.
+
+    Examples
+    --------
+    >>> to_digital(np.array([[0.0015, np.nan, np.inf, 40.0]]), [1000.0] * 4, [0] * 4)
+    array([[     2, -32768, -32768,  32767]], dtype=int16)
     """
     x = np.asarray(signal_mv, dtype=np.float64)
-    d = x * np.asarray(gains, dtype=np.float64) + np.asarray(baselines, dtype=np.float64)
-    invalid = np.isnan(d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = x * np.asarray(gains, dtype=np.float64) + np.asarray(baselines, dtype=np.float64)
+    invalid = ~np.isfinite(x) | np.isnan(d)
     d = np.clip(np.round(np.nan_to_num(d, nan=0.0)), DIGITAL_MIN, DIGITAL_MAX).astype(np.int16)
     d[invalid] = -32768
     return d
@@ -254,6 +307,67 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+#: What ``wfdb`` accepts as a record name and as units (its header regular expressions).
+_RECORD_NAME_RE = re.compile(r"[-\w]+")
+_UNITS_RE = re.compile(r"[\w^\-?%/]+")
+
+
+def _decimal(value: float) -> str:
+    """Plain decimal text of ``value`` without loss (``wfdb`` reads no exponent in a rate)."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return np.format_float_positional(value, trim="-")
+
+
+def _gain_text(gain: float) -> str:
+    """``1000.0`` for integral gains (as PTB-XL writes them), else the shortest exact text."""
+    gain = float(gain)
+    return f"{gain:.1f}" if gain.is_integer() else repr(gain)
+
+
+def _check_fields(record_name: str, fs_hz: float, num_samples: int, lead_names: Sequence[str],
+                  comments: Sequence[str], gains: Sequence[float], baselines: Sequence[float],
+                  units: Sequence[str], where: str | None = None) -> None:
+    """Refuse what ``wfdb`` or :func:`parse_header` could not read back.
+
+    Raises a ValueError naming ``where`` (default: the record name) and the field.
+    """
+    where = where or f"record {record_name!r}"
+    if not _RECORD_NAME_RE.fullmatch(record_name):
+        raise ValueError(f"{where}: record name must be letters, digits, '_' or '-' for wfdb")
+    n = len(lead_names)
+    if not 1 <= n <= MAX_SIGNALS:
+        raise ValueError(f"{where}: number of signals {n} must be 1 to {MAX_SIGNALS} "
+                         "(wfdbio.MAX_SIGNALS)")
+    if not 1 <= int(num_samples) <= MAX_SAMPLES:
+        raise ValueError(f"{where}: number of samples {num_samples} must be 1 to {MAX_SAMPLES} "
+                         "(wfdbio.MAX_SAMPLES); wfdb cannot read an empty record")
+    fs_hz = float(fs_hz)
+    if not (math.isfinite(fs_hz) and 0.0 < fs_hz <= MAX_FS_HZ):
+        raise ValueError(f"{where}: sampling frequency {fs_hz!r} must be above 0 and at most "
+                         f"{MAX_FS_HZ:g} Hz")
+    for what, values in (("gains", gains), ("baselines", baselines), ("units", units)):
+        if len(values) != n:
+            raise ValueError(f"{where}: {len(values)} {what} for {n} signals")
+    for j, lead in enumerate(lead_names):
+        if not lead or any(c.isspace() for c in lead):
+            raise ValueError(f"{where}: signal {j + 1} name {lead!r} is empty or has whitespace")
+        gain = float(gains[j])
+        if not math.isfinite(gain) or gain == 0.0:
+            raise ValueError(f"{where}: signal {j + 1} ({lead}) gain {gain!r} must be finite "
+                             "and non-zero")
+        if not math.isfinite(float(baselines[j])):
+            raise ValueError(f"{where}: signal {j + 1} ({lead}) baseline {baselines[j]!r} "
+                             "is not finite")
+        if not _UNITS_RE.fullmatch(str(units[j])):
+            raise ValueError(f"{where}: signal {j + 1} ({lead}) units {units[j]!r} are empty "
+                             "or have characters wfdb cannot read")
+    for c in comments:
+        if "\n" in c or "\r" in c:
+            raise ValueError(f"{where}: comment {c!r} spans several lines")
+
+
 def format_header(
     record_name: str,
     fs_hz: float,
@@ -270,17 +384,29 @@ def format_header(
 
     With ``digital`` given, initial values and checksums are filled in as
     ``wfdb`` computes them; without, they are left blank as in hidden headers.
+    Baselines are rounded to integers (WFDB's type), the rate and the gains are
+    written without loss of precision.
+
+    Raises
+    ------
+    ValueError
+        When the header would not read back: a record name ``wfdb`` refuses,
+        no signal or sample or more than :data:`MAX_SIGNALS` /
+        :data:`MAX_SAMPLES`, a sampling frequency outside (0,
+        :data:`MAX_FS_HZ`], a gain that is zero or not finite, a lead name that
+        is empty or has whitespace, units ``wfdb`` cannot read, or a comment
+        with a line break. The message names the record and the field.
     """
     n = len(lead_names)
     gains = list(gains) if gains is not None else [DEFAULT_ADC_GAIN] * n
     baselines = list(baselines) if baselines is not None else [0.0] * n
     units = list(units) if units is not None else ["mV"] * n
+    _check_fields(record_name, fs_hz, num_samples, lead_names, comments, gains, baselines, units)
     signal_file = signal_file or f"{record_name}.dat"
-    fs_text = f"{fs_hz:g}"
-    lines = [f"{record_name} {n} {fs_text} {num_samples}"]
+    lines = [f"{record_name} {n} {_decimal(fs_hz)} {int(num_samples)}"]
     for j, lead in enumerate(lead_names):
-        gain_text = f"{float(gains[j]):.1f}" if float(gains[j]).is_integer() else f"{gains[j]:g}"
-        fields = f"{signal_file} {DEFAULT_FMT} {gain_text}({int(baselines[j])})/{units[j]} 16 0"
+        fields = (f"{signal_file} {DEFAULT_FMT} {_gain_text(gains[j])}"
+                  f"({int(round(float(baselines[j])))})/{units[j]} 16 0")
         if digital is not None:
             col = digital[:, j].astype(np.int64)
             init = int(col[0]) if len(col) else 0
@@ -304,18 +430,34 @@ def write_record(
 ) -> None:
     """Write a Challenge-format WFDB record (``.dat`` format 16 + ``.hea``), atomically.
 
+    Everything written reads back with ``wfdb.rdrecord`` and :func:`read_header`:
+    fields that could not are refused before any file is touched.
+
     Parameters
     ----------
     record : path-like
-        Output path without extension; the record name is its last component.
+        Output path without extension; the record name is its last component
+        (letters, digits, ``_``, ``-``).
     signal_mv : ndarray, shape (n_samples, n_leads)
-        Physical signal in mV; NaN is written as WFDB's invalid sample.
+        Physical signal in mV, 1 to :data:`MAX_SAMPLES` samples. NaN is written
+        as WFDB's invalid sample (read back as NaN); ``±inf`` too, with a
+        warning; finite values beyond the 16-bit range are clipped to it, with
+        a warning.
     fs_hz : float
+        In (0, :data:`MAX_FS_HZ`].
     lead_names : sequence of str
+        Non-empty, without whitespace.
     comments : sequence of str
-        Comment lines without ``#`` (e.g. ``"Labels: NORM"``).
+        Comment lines without ``#`` (e.g. ``"Labels: NORM"``), one line each.
     gains, baselines, units : sequences, optional
-        Per lead; default 1000 per mV, 0, ``mV``.
+        Per lead; default 1000 per mV, 0, ``mV``. Gains finite and non-zero;
+        baselines are rounded to integers.
+
+    Raises
+    ------
+    ValueError
+        A shape that does not match the lead names, or a field that would not
+        read back (see :func:`format_header`); the message names record and field.
 
     Examples
     --------
@@ -335,8 +477,22 @@ def write_record(
     n = len(lead_names)
     gains = list(gains) if gains is not None else [DEFAULT_ADC_GAIN] * n
     baselines = list(baselines) if baselines is not None else [0.0] * n
-    digital = to_digital(signal_mv, gains, baselines)
     name = record.name
+    # Validate before converting, so a bad gain is named instead of producing NaN digits.
+    _check_fields(name, fs_hz, signal_mv.shape[0], lead_names, comments, gains, baselines,
+                  list(units) if units is not None else ["mV"] * n, where=str(record))
+    baselines = [int(round(float(b))) for b in baselines]
+    digital = to_digital(signal_mv, gains, baselines)
+    infinite = np.isinf(signal_mv).sum(axis=0)
+    if infinite.any():
+        log.warning("%s: %d infinite sample(s) in lead(s) %s written as invalid (NaN)", record,
+                    int(infinite.sum()), [lead_names[j] for j in np.flatnonzero(infinite)])
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = signal_mv * np.asarray(gains, dtype=np.float64) + np.asarray(baselines, np.float64)
+    clipped = (np.isfinite(signal_mv) & ((d < DIGITAL_MIN - 0.5) | (d > DIGITAL_MAX + 0.5))).sum(0)
+    if clipped.any():
+        log.warning("%s: %d sample(s) in lead(s) %s beyond the 16-bit range clipped to it",
+                    record, int(clipped.sum()), [lead_names[j] for j in np.flatnonzero(clipped)])
     text = format_header(name, fs_hz, signal_mv.shape[0], lead_names, comments, digital,
                          gains, baselines, units)
     atomic_write_bytes(record.parent / f"{name}.dat", digital.astype("<i2").tobytes())

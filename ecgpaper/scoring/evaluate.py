@@ -17,6 +17,15 @@ This is the project's equivalent of the official ``evaluate_model.py``
   scored by the macro F-measure; a missing output header or label line means
   "predicted nothing".
 
+Input problems the official script passes over silently are warned about
+(logged, and kept in ``EvaluationResult.input_warnings``) without changing
+any score: reference records without an output header, output headers whose
+signal file does not exist, predicted labels that are neither a Challenge
+class nor a reference class (``norm``, ``AFIB``; ignored by the F-measure as
+officially) and reference labels outside the Challenge classes. An output
+folder that does not exist or holds no header of any reference record is an
+error (:class:`FileNotFoundError`), not an SNR of NaN.
+
 Differences from the official script, all on paths where it would crash:
 an unreadable estimate (bad ``.dat`` or header) is scored as not digitized
 and reported in ``warnings``; a reference lead missing from the estimate is
@@ -30,6 +39,7 @@ processes; signals in the common format 16 are read with numpy directly.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
@@ -41,8 +51,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import canonical_lead_name
-from ecgpaper.wfdbio import Header, HeaderError, atomic_write_bytes, find_records, read_header
+from ecgpaper.constants import CLASSES, canonical_lead_name
+from ecgpaper.wfdbio import (MAX_SAMPLES, Header, HeaderError, atomic_write_bytes, find_records,
+                             read_header)
 
 from .alignment import ALIGNMENT_METHODS
 from .classification import ClassScore, class_table, clean_labels, compute_f_measure
@@ -72,6 +83,8 @@ _EXTRA_LINES = {"snr_median": "SNR median", "ks": "KS metric", "asci": "ASCI met
                 "wad": "Weighted absolute difference metric"}
 #: Exceptions that mean "this estimate file cannot be read" (not a scorer bug).
 _READ_ERRORS = (OSError, ValueError, IndexError, EOFError, KeyError)
+#: How many record names an input warning lists.
+_FIRST_NAMES = 5
 
 
 class ScoringError(ValueError):
@@ -107,7 +120,9 @@ def read_record(record: str | os.PathLike, header: Header | None = None
     -----
     Single-file format-16 records (every Challenge record) are read with
     ``numpy.fromfile`` (about 70x faster than ``wfdb.rdrecord``); any other
-    layout goes through ``wfdb``. Both give identical arrays.
+    layout goes through ``wfdb``. Both give identical arrays. Only the
+    header's sample count is read (at most :data:`~ecgpaper.wfdbio.MAX_SAMPLES`
+    per signal), so an oversized ``.dat`` costs no memory.
     """
     record = Path(record)
     if header is None:
@@ -120,7 +135,14 @@ def read_record(record: str | os.PathLike, header: Header | None = None
         return None
     nsig = header.num_signals
     if len(set(files)) == 1 and all(fmt == "16" for fmt in header.formats) and nsig > 0:
-        raw = np.fromfile(folder / files[0], dtype="<i2")
+        path = folder / files[0]
+        if header.num_samples is not None:  # at most MAX_SAMPLES (read_header checks)
+            raw = np.fromfile(path, dtype="<i2", count=header.num_samples * nsig)
+        elif path.stat().st_size > 2 * nsig * MAX_SAMPLES:
+            raise ValueError(f"{record}: {files[0]} holds more than {MAX_SAMPLES} samples per "
+                             "signal (wfdbio.MAX_SAMPLES) and the header gives no sample count")
+        else:
+            raw = np.fromfile(path, dtype="<i2")
         if raw.size % nsig:
             raise ValueError(f"{record}: {files[0]} holds {raw.size} samples, "
                              f"not a multiple of {nsig} signals")
@@ -162,6 +184,10 @@ class RecordScore:
         :func:`~ecgpaper.scoring.intervals.compare_intervals` result.
     warnings : list of str
         Problems with the estimate that were scored as "not digitized".
+    estimate : {"missing", "no_signal", "unreadable", "ok"}
+        The output record: no header; a header whose signal files are not
+        listed or do not exist (or not read: the reference has no signal); a
+        header or signal that cannot be read; read.
     """
 
     record: str
@@ -173,6 +199,7 @@ class RecordScore:
     pred_labels: list[str] = field(default_factory=list)
     intervals: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    estimate: str = "missing"
 
 
 def _reorder(est: np.ndarray, est_names: Sequence[str], ref_names: Sequence[str],
@@ -197,6 +224,7 @@ def _estimate_labels(record: str, est_path: Path, result: RecordScore) -> Header
     """Parse the estimate header (if any) and set the predicted labels."""
     if not Path(str(est_path) + ".hea").is_file():
         return None
+    result.estimate = "unreadable"
     try:
         header = read_header(est_path)
     except HeaderError as exc:
@@ -204,6 +232,7 @@ def _estimate_labels(record: str, est_path: Path, result: RecordScore) -> Header
                                f"digitized and no labels: {exc}")
         return None
     result.pred_labels = clean_labels(header.labels)
+    result.estimate = "no_signal"
     return header
 
 
@@ -258,9 +287,11 @@ def score_record(ref_folder: str | os.PathLike, est_folder: str | os.PathLike, r
             est = read_record(est_path, est_header)
         except _READ_ERRORS as exc:
             est = None
+            result.estimate = "unreadable"
             result.warnings.append(f"{record}: unreadable estimate signal, scored as not "
                                    f"digitized: {type(exc).__name__}: {exc}")
         if est is not None:
+            result.estimate = "ok"
             est_signal, est_header = est
             if est_header.fs_hz != ref_header.fs_hz:
                 raise ScoringError(f"{record}: estimate sampling frequency {est_header.fs_hz:g} Hz "
@@ -329,6 +360,11 @@ class EvaluationResult:
         Wall-clock time of the evaluation.
     alignment : str
         The alignment method used, or ``"none"`` with ``no_shift``.
+    input_warnings : list of str
+        Summaries of input problems that leave the score as the official
+        scorer computes it: missing output headers, missing signal files,
+        unknown predicted labels, reference labels outside the Challenge
+        classes. Each names the folder or field, counts and the first records.
     """
 
     snr: float
@@ -347,6 +383,7 @@ class EvaluationResult:
     warnings: list[str]
     elapsed_s: float
     alignment: str = "global"
+    input_warnings: list[str] = field(default_factory=list)
 
 
 def evaluate_folders(ref_folder: str | os.PathLike, est_folder: str | os.PathLike,
@@ -382,7 +419,9 @@ def evaluate_folders(ref_folder: str | os.PathLike, est_folder: str | os.PathLik
     Raises
     ------
     FileNotFoundError
-        No record in the reference folder.
+        No record in the reference folder; the output folder does not exist
+        or holds the header of none of the reference records (checked before
+        any scoring).
     ScoringError
         A record violates the contract (see :func:`score_record`).
 
@@ -407,9 +446,18 @@ def evaluate_folders(ref_folder: str | os.PathLike, est_folder: str | os.PathLik
     if method not in ALIGNMENT_METHODS:
         raise ValueError(f"unknown alignment method {method!r}; choose one of {ALIGNMENT_METHODS}")
     start = time.perf_counter()
+    if not Path(ref_folder).is_dir():
+        raise FileNotFoundError(f"reference folder {ref_folder} does not exist")
     records = find_records(ref_folder)
     if not records:
-        raise FileNotFoundError(f"no records (*.hea) found in {ref_folder}")
+        raise FileNotFoundError(f"no records (*.hea) found in the reference folder {ref_folder}")
+    if not Path(est_folder).is_dir():
+        raise FileNotFoundError(f"output folder {est_folder} does not exist")
+    if not any(Path(est_folder, f"{r}.hea").is_file() for r in records):
+        raise FileNotFoundError(
+            f"no output record found: the output folder {est_folder} holds no header (.hea) of "
+            f"any of the {len(records)} records of the reference folder {ref_folder} "
+            f"(looked for {Path(est_folder, records[0])}.hea, ...)")
     jobs = (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
     tasks = [(str(ref_folder), str(est_folder), r, no_shift, extra, intervals, method)
              for r in records]
@@ -431,7 +479,79 @@ def evaluate_folders(ref_folder: str | os.PathLike, est_folder: str | os.PathLik
             collect(pool.map(_score_task, tasks, chunksize=max(1, len(tasks) // (8 * jobs))))
     result = _aggregate(results, extra, intervals, time.perf_counter() - start)
     result.alignment = "none" if no_shift else method
+    result.input_warnings = _input_warnings(results, ref_folder, est_folder)
+    for w in result.input_warnings:
+        log.warning("%s", w)
     return result
+
+
+def _first(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_FIRST_NAMES])
+    return shown + (", ..." if len(names) > _FIRST_NAMES else "")
+
+
+def _suggest(label: str, known: Sequence[str]) -> str:
+    """`` (did you mean 'X'?)`` for a case-insensitive or close match among ``known``."""
+    upper = {k.upper(): k for k in known}
+    match = upper.get(label.upper())
+    if match is None:
+        close = difflib.get_close_matches(label.upper(), list(upper), n=1, cutoff=0.6)
+        match = upper[close[0]] if close else None
+    return f" (did you mean {match!r}?)" if match else ""
+
+
+def _label_counts(pairs: list[tuple[str, list[str]]]) -> tuple[dict[str, int], list[str]]:
+    """Records per label and the records holding any, in record order."""
+    counts: dict[str, int] = {}
+    records: list[str] = []
+    for record, labels in pairs:
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        if labels:
+            records.append(record)
+    return counts, records
+
+
+def _input_warnings(results: list[RecordScore], ref_folder, est_folder) -> list[str]:
+    """One line per kind of input problem that the official scorer passes over silently.
+
+    None changes a score: missing outputs score 0 dB and "predicted nothing",
+    unknown predicted labels are ignored, exactly as officially.
+    """
+    out = []
+    missing = [r.record for r in results if r.estimate == "missing"]
+    if missing:
+        out.append(f"{len(missing)} of {len(results)} reference records have no output header "
+                   f"(.hea) in {est_folder}, scored as not digitized (0 dB) and predicting no "
+                   f"label: {_first(missing)}")
+    no_dat = [r.record for r in results if r.has_reference and r.estimate == "no_signal"]
+    if no_dat:
+        out.append(f"{len(no_dat)} of {sum(r.has_reference for r in results)} scored records "
+                   f"have an output header in {est_folder} but no signal file (.dat), scored "
+                   f"as not digitized (0 dB): {_first(no_dat)}")
+    ref_classes = sorted({c for r in results for c in r.ref_labels})
+    known = set(ref_classes) | set(CLASSES)
+    out += _unknown_labels([(r.record, r.pred_labels) for r in results], sorted(known),
+                           f"output header(s) in {est_folder}",
+                           "that are no Challenge class and no reference class, ignored by the "
+                           "F-measure (labels match case-sensitively)")
+    out += _unknown_labels([(r.record, r.ref_labels) for r in results], list(CLASSES),
+                           f"reference header(s) in {ref_folder}",
+                           "that are no Challenge 2024 class, scored as given")
+    return out
+
+
+def _unknown_labels(pairs: list[tuple[str, list[str]]], known: list[str], where: str,
+                    consequence: str) -> list[str]:
+    """One warning line on the labels of ``pairs`` (record, labels) that are not in ``known``."""
+    counts, records = _label_counts([(rec, [c for c in labs if c not in known])
+                                     for rec, labs in pairs])
+    if not counts:
+        return []
+    names = "; ".join(f"{c!r} in {n} record(s){_suggest(c, known)}"
+                      for c, n in sorted(counts.items()))
+    return [f"'# Labels:' of {len(records)} {where} name labels {consequence}: {names}; "
+            f"records: {_first(records)}"]
 
 
 def _aggregate(results: list[RecordScore], extra: bool, intervals: bool,
@@ -561,6 +681,7 @@ def format_report(result: EvaluationResult) -> str:
                 f"  median |err| {_fmt(iv.median_ae_ms[name]):>8} ms" for name in INTERVALS]
     if result.warnings:
         out.append(f"{len(result.warnings)} warning(s), logged above (EvaluationResult.warnings).")
+    out += [f"warning: {w}" for w in result.input_warnings]
     return "\n".join(out) + "\n"
 
 
@@ -594,12 +715,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write_problem(path: str) -> str | None:
+    """Why ``path`` cannot be written (checked before scoring), or None."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.exists():
+        return f"folder {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if target.is_dir():
+        return "is a folder"
+    if not os.access(folder, os.W_OK):
+        return f"folder {folder} is not writable"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line. Returns the exit status (0, or 2 on a contract violation)."""
+    """Run the command line and return the exit status.
+
+    0 on success; 2 on a contract violation, a missing reference or output
+    folder, no output record at all, or an output file (``-s``, ``-ta``,
+    ``-tb``, ``-ti``) whose folder does not exist (checked before scoring).
+    Each error is one line on stderr naming the file or folder.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.interval_table and not args.intervals:
         parser.error("-ti needs the interval errors; drop --no-intervals")
+    targets = (("-s", args.summary_score_file), ("-ta", args.snr_table),
+               ("-tb", args.class_table), ("-ti", args.interval_table))
+    for flag, path in targets:
+        problem = _write_problem(path) if path else None
+        if problem:
+            print(f"error: {flag} {path}: {problem}", file=sys.stderr)
+            return 2
     try:
         result = evaluate_folders(args.folder_ref, args.folder_est, no_shift=args.no_shift,
                                   extra=args.extra_scores, jobs=args.jobs,
