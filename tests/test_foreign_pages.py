@@ -68,7 +68,8 @@ def draw_foreign_page(sig: np.ndarray, grid_rgb=((30, 70, 30), (95, 140, 95)),
                       ) -> tuple[np.ndarray, np.ndarray]:
     """A 3x4 + II page in another printer's style; returns the image and the masked
     reference (NaN where a lead is not printed).  ``plotted``, when given, receives the
-    leads as the official generator's JSON lists them (``plotted_pixels`` as ``[y, x]``)."""
+    leads as the official generator's JSON lists them (``plotted_pixels`` as ``[y, x]`` in
+    continuous coordinates: pixel ``k``'s centre at ``k + 0.5``)."""
     h, w = 1700, 2200
     img = np.full((h, w, 3), 250, np.uint8)
     major, minor = grid_rgb
@@ -94,7 +95,7 @@ def draw_foreign_page(sig: np.ndarray, grid_rgb=((30, 70, 30), (95, 140, 95)),
         cv2.polylines(img, [pts], False, trace_rgb, 2, cv2.LINE_AA, shift=4)
         if plotted is not None:
             plotted.append({"lead_name": lead, "start_sample": a, "end_sample": z,
-                            "plotted_pixels": np.stack([ys, xs], axis=1).tolist()})
+                            "plotted_pixels": (np.stack([ys, xs], axis=1) + 0.5).tolist()})
         x_left = int(round(xs[0]))
         if c is not None and c > 0:  # bold bar between columns
             cv2.rectangle(img, (x_left - 3, int(ROWS[r] - 45)), (x_left + 3, int(ROWS[r] + 45)),

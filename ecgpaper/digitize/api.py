@@ -106,7 +106,11 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     """An ``ecg_image_kit``-style annotation from the official generator's JSON, or None.
 
     ECG-Image-Kit writes per lead ``lead_name``, ``start_sample``, ``end_sample`` and
-    ``plotted_pixels`` (``[y, x]`` per plotted sample).  On its rotated or cropped pages those
+    ``plotted_pixels`` (``[y, x]`` per plotted sample) in continuous image coordinates, where
+    pixel ``k`` spans ``[k, k + 1)`` and its centre lies at ``k + 0.5`` (measured on its pages:
+    the ink's centre row lies 0.5 px above the point); this project's annotations give pixel
+    indices (pixel ``k``'s centre at ``k``), so the points are moved by half a pixel up and
+    left.  On its rotated or cropped pages those
     points miss the trace by tens of pixels, so the annotation is used only when the points
     lie on the strokes: the page's darkness averaged over all points, shifted up or down by
     0 to ``max_offset_px``, must be (within 10 %) at its peak with no shift, and the peak must
@@ -118,11 +122,11 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     --------
     >>> img = np.full((60, 80, 3), 255, np.uint8); img[30, 5:75] = 0
     >>> meta = {"leads": [{"lead_name": "II", "start_sample": 0, "end_sample": 70,
-    ...                    "plotted_pixels": [[30.0, 5.0 + k] for k in range(70)]}]}
+    ...                    "plotted_pixels": [[30.5, 5.5 + k] for k in range(70)]}]}
     >>> ann = foreign_annotation(meta, img)
-    >>> ann["leads"][0]["name"], len(ann["leads"][0]["x_px"])
-    ('II', 70)
-    >>> meta["leads"][0]["plotted_pixels"] = [[45.0, 5.0 + k] for k in range(70)]
+    >>> ann["leads"][0]["name"], len(ann["leads"][0]["x_px"]), ann["leads"][0]["y_px"][0]
+    ('II', 70, 30.0)
+    >>> meta["leads"][0]["plotted_pixels"] = [[45.5, 5.5 + k] for k in range(70)]
     >>> foreign_annotation(meta, img) is None
     True
     """
@@ -138,7 +142,7 @@ def foreign_annotation(meta: dict, image: np.ndarray, max_offset_px: int = 12
     leads, ys, xs = [], [], []
     for lead in leads_in:
         try:
-            pts = np.asarray(lead["plotted_pixels"], float).reshape(-1, 2)
+            pts = np.asarray(lead["plotted_pixels"], float).reshape(-1, 2) - 0.5
             name = canonical_lead_name(str(lead["lead_name"]))
             a, z = int(lead["start_sample"]), int(lead["end_sample"])
         except (KeyError, TypeError, ValueError):
