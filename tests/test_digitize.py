@@ -18,7 +18,7 @@ from ecgpaper.constants import LEADS_12
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
-from ecgpaper.digitize.pipeline import digitize_image
+from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_mask
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
                                        place_segment)
 from ecgpaper.scoring import snr_per_lead
@@ -148,6 +148,32 @@ def test_excursion_mask_rejects_pieces_off_the_trace_only():
     assert not excursion_mask(y, np.array([300, 330]), fs, 0.3).any()
     # jumps without a step (the gap bridged at the same level) keep everything
     assert not excursion_mask(x, np.array([200, 700]), fs, 0.3).any()
+
+
+def test_limb_window_mask_blames_the_lead_read_off_the_trace():
+    fs = 500.0
+    sig = synthetic_ecg(fs, seed=4)
+    rng = np.random.default_rng(0)
+    i, ii = sig[:, 0], sig[:, 1]
+    # six limb leads as a device computes them, each read with 0.01 mV of noise and its own
+    # offset (each row's zero is read separately)
+    leads = {n: a * i + b * ii + rng.normal(0, 0.01, i.size) + rng.uniform(-0.05, 0.05)
+             for n, (a, b) in LIMB_BASIS.items()}
+    assert limb_window_mask(leads, fs, 0.06) == {}
+    # aVL read from a shadow for 0.3 s: with six leads, aVL alone is blamed
+    bad = dict(leads)
+    bad["aVL"] = leads["aVL"].copy()
+    bad["aVL"][1000:1150] += 0.5 * np.sin(np.arange(150) / 3.0)
+    m = limb_window_mask(bad, fs, 0.06)
+    assert sorted(m) == ["aVL"]
+    assert m["aVL"][1000:1150].all() and m["aVL"].sum() <= 150 + 0.2 * fs  # + one window
+    # with three leads no single lead can be blamed: all three lose that stretch only
+    three = {n: bad[n] for n in ("I", "aVL", "aVF")}
+    m = limb_window_mask(three, fs, 0.06)
+    assert sorted(m) == ["I", "aVF", "aVL"]
+    assert all(v[1020:1130].all() and not v[:800].any() for v in m.values())
+    # leads not read in a window (NaN) are left out of it; fewer than three: not judged
+    assert limb_window_mask({n: bad[n] for n in ("I", "aVL")}, fs, 0.06) == {}
 
 
 @pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1", "2x6"])

@@ -60,6 +60,8 @@ DEFAULT_PARAMS: dict = {
     "max_blob_share": 0.6,       # ... or with more of its columns in ink blobs (stains)
     "max_flicker_mv": 6.0,       # samples whose read-out swings this much (mV of path per
                                  # 0.1 s) between strokes are left NaN (flicker_mask)
+    "max_flicker_sustained_mv": 7.0,  # ... or this much per 0.3 s (a read-out that wanders
+                                 # in a shadow or texture; one QRS complex stays below)
     "max_excursion_mv": 0.3,     # pieces between jumps of the tracked path that step this far
                                  # away and back are left NaN (excursion_mask)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
@@ -72,6 +74,9 @@ DEFAULT_PARAMS: dict = {
     "remove_grid_lines": True,   # take long straight grid lines out of the ink map (any colour)
     "max_limb_residual": 1.0,    # I + III - II and aVR + aVL + aVF above this share of the
                                  # leads' amplitude: the three leads are failed (NaN)
+    "max_limb_window_mv": 0.06,  # 0.2-s windows where the limb leads read at the same time
+                                 # disagree by this RMS (mV) are left NaN in the lead to blame
+                                 # (limb_window_mask; a faithful read-out stays near 0.01)
 }
 
 
@@ -512,6 +517,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                     round(float(flick.sum()) / fs_hz, 2)
         if p["max_excursion_mv"] and win.size and rt.jump is not None:
             in_win = (rt.x_px >= xa) & (rt.x_px < xb) & rt.jump
+            if p["max_flicker_sustained_mv"]:
+                flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"], window_s=0.3)
             cuts = np.round((rt.x_px[in_win] - x0) / px_per_s * fs_hz).astype(int) - a
             away = excursion_mask(win, cuts, fs_hz, p["max_excursion_mv"])
             if away.any():
@@ -553,6 +560,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             for name in names:
                 out.pop(name, None)
     tick("place")
+    if p["max_limb_window_mv"]:
+        for name, m in limb_window_mask(out, fs_hz, p["max_limb_window_mv"]).items():
+            out[name][m] = np.nan
+            info.setdefault("limb_window_s", {})[name] = round(float(m.sum()) / fs_hz, 2)
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info, maps)
 
@@ -757,6 +768,84 @@ def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> f
         long_ = run_px > 2.0 * px_per_mm_y
     d = np.diff(np.r_[0, long_.astype(np.int8), 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+#: Each limb lead as a combination of leads I and II (Einthoven's and Goldberger's laws).
+LIMB_BASIS = {"I": (1.0, 0.0), "II": (0.0, 1.0), "III": (-1.0, 1.0), "aVR": (-0.5, -0.5),
+              "aVL": (1.0, -0.5), "aVF": (-0.5, 1.0)}
+
+
+def limb_window_mask(leads: dict[str, np.ndarray], fs_hz: float, max_rms_mv: float,
+                     window_s: float = 0.2) -> dict[str, np.ndarray]:
+    """Stretches where the limb leads read at the same time contradict each other.
+
+    All six limb leads are combinations of two (:data:`LIMB_BASIS`); a device computes four of
+    them from the other two, so on paper they agree to the read-out's noise (about 0.01 mV
+    RMS on clean pages).  In each window of ``window_s`` (half-overlapping), the leads read
+    throughout it (each with its median removed) are fitted by two leads by least squares.
+    Where a lead's residual RMS exceeds ``max_rms_mv``, a lead was read from other ink (a
+    shadow, a crease, a neighbouring row).  With four or more leads the one whose removal
+    leaves the rest consistent (under half the limit) is blamed; with three, or when no single
+    lead explains it, all of them are.
+
+    Parameters
+    ----------
+    leads : dict
+        Canonical lead name -> ``(n,)`` mV, NaN where not read.
+    fs_hz : float
+        Sampling rate.
+    max_rms_mv : float
+        Residual RMS above which a window is judged.
+    window_s : float
+        Window length.
+
+    Returns
+    -------
+    dict
+        Limb lead name -> ``(n,)`` bool, True where the lead is to be left NaN; only leads
+        with at least one such sample.
+
+    Examples
+    --------
+    >>> t = np.arange(1000) / 500.0
+    >>> i, ii = 0.5 * np.sin(2 * np.pi * t), 0.8 * np.cos(2 * np.pi * 1.3 * t)
+    >>> leads = {"I": i, "II": ii, "III": ii - i, "aVF": ii - i / 2}
+    >>> leads["III"] = leads["III"].copy(); leads["III"][400:500] += 0.6   # read off the trace
+    >>> m = limb_window_mask(leads, 500.0, 0.06)
+    >>> sorted(m), bool(m["III"][420:480].all()), bool(m["III"][:300].any())
+    (['III'], True, False)
+    """
+    names = [n for n in LIMB_BASIS if n in leads]
+    if len(names) < 3:
+        return {}
+    x = np.stack([np.asarray(leads[n], float) for n in names], axis=1)
+    with np.errstate(all="ignore"):
+        level = np.array([np.nanmedian(c) if np.isfinite(c).any() else 0.0 for c in x.T])
+    x = x - level
+    basis = np.array([LIMB_BASIS[n] for n in names])
+    w = max(4, int(round(window_s * fs_hz)))
+    hop = max(1, w // 2)
+    bad = np.zeros(x.shape, bool)
+
+    def residual_rms(cols: np.ndarray, seg: np.ndarray) -> np.ndarray:
+        coef = np.linalg.lstsq(basis[cols], seg[:, cols].T, rcond=None)[0]
+        res = seg[:, cols] - (basis[cols] @ coef).T
+        res -= res.mean(axis=0)
+        return np.sqrt(np.mean(res ** 2, axis=0))
+
+    for a in range(0, max(1, x.shape[0] - hop), hop):
+        seg = x[a:a + w]
+        cols = np.nonzero(np.isfinite(seg).all(axis=0))[0]
+        if cols.size < 3 or residual_rms(cols, seg).max() <= max_rms_mv:
+            continue
+        blame = cols
+        if cols.size >= 4:
+            rest = [float(residual_rms(np.delete(cols, i), seg).max()) for i in range(cols.size)]
+            i = int(np.argmin(rest))
+            if rest[i] < 0.5 * max_rms_mv:
+                blame = cols[i:i + 1]
+        bad[a:a + w, blame] = True
+    return {n: bad[:, j] for j, n in enumerate(names) if bad[:, j].any()}
+
+
     width = ends - starts
     return float(width[width >= px_per_mm_x].sum()) / run_px.size
 
