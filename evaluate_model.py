@@ -4,6 +4,7 @@
     python evaluate_model.py -d REFERENCE_FOLDER -o OUTPUT_FOLDER [-n] [-x] [-s SCORES.txt]
                              [-ta SNR_TABLE] [-tb F_TABLE] [-ti INTERVAL_TABLE] [-j JOBS]
                              [--no-intervals] [--alignment {global,window,official}]
+                             [--report DIR [--run-report RUN_DIR]]
 
 The official flags keep their meaning; see ``docs/scoring.md`` and
 :mod:`ecgpaper.scoring.evaluate`.

@@ -6,6 +6,9 @@ record under DATA, ``team_code.run_models`` gives a signal and labels, written u
 with the same sub-folders (OUTPUT must not be, lie inside, or contain DATA: that is refused
 with exit status 2). With ``-f`` a failing record is logged with its traceback, counted, and
 written without signal or labels; a summary of failures ends the run.
+
+``--report DIR`` (ours, optional) also writes page overlays and an ``index.html`` there
+(:mod:`ecgpaper.report`; needs matplotlib).
 """
 
 import argparse
@@ -23,6 +26,8 @@ def get_parser():
     parser.add_argument("-o", "--output_folder", type=str, required=True)
     parser.add_argument("-f", "--allow_failures", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--report", metavar="DIR",
+                        help="also write page overlays and index.html to DIR (needs matplotlib)")
     return parser
 
 
@@ -34,6 +39,10 @@ def run(args):
         raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "report", None):  # ours: overlays and index.html (ecgpaper.report)
+        from ecgpaper.report.run import run_and_report
+
+        return run_and_report(args, load_models, "run_model.py")
     summary = run_folder(args.data_folder, args.model_folder, args.output_folder, load_models,
                          run_models, allow_failures=args.allow_failures, verbose=args.verbose)
     print(summary.text())

@@ -14,9 +14,12 @@ entry scripts of the repository (each command is printed before it runs):
    150 s by default, a safety stop);
 4. a hidden copy of the test folder (no signals, labels or demographics) made by
    ``python -m ecgpaper.prepare hidden``;
-5. ``run_model.py -f`` on the hidden copy;
-6. ``evaluate_model.py`` against the masked reference: Challenge SNR and macro F, with a
-   per-lead and a per-class table.
+5. ``run_model.py -f --report`` on the hidden copy;
+6. ``evaluate_model.py --report`` against the masked reference: Challenge SNR and macro F,
+   with a per-lead and a per-class table.
+
+Both write into ``WORK/report/`` (``index.html``: every page with what was read drawn on
+it; ``evaluation.html``: scores, charts and the worst records; see :mod:`ecgpaper.report`).
 
 The default size (200 training and 30 test records) takes a few minutes on two cores, most
 of it the training budget (`docs/benchmarks.md`).
@@ -25,6 +28,7 @@ of it the training budget (`docs/benchmarks.md`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -136,12 +140,22 @@ def main(argv: list[str] | None = None) -> int:
     _run("4. hidden copy of the test folder", [py, "-m", "ecgpaper.prepare", "-q", "hidden",
          "-i", images, "-o", hidden])
     outputs = work / "test_outputs"
+    report = work / "report"
+    # the reports draw with matplotlib, a development dependency (the entry runs without it)
+    with_report = importlib.util.find_spec("matplotlib") is not None
+    report_args = ["--report", report] if with_report else []
     _run("5. run the models on the hidden records", [py, "run_model.py", "-d", hidden,
-         "-m", model, "-o", outputs, "-f"])
+         "-m", model, "-o", outputs, "-f", *report_args])
     _run("6. evaluate against the masked reference", [py, "evaluate_model.py", "-d", reference,
          "-o", outputs, "-s", work / "scores.txt", "-ta", work / "snr_table.tsv",
-         "-tb", work / "f_table.tsv"])
+         "-tb", work / "f_table.tsv", *report_args])
     print(f"\nDemo finished in {time.monotonic() - t0:.0f} s; everything is in {work}")
+    if with_report:
+        print(f"Reports (open in a browser): {report / 'index.html'} (page overlays) and "
+              f"{report / 'evaluation.html'} (scores, worst records)")
+    else:
+        print("No reports: they need matplotlib (python -m pip install -r "
+              "requirements-dev.txt)")
     return 0
 
 

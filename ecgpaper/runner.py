@@ -292,9 +292,12 @@ def _valid_labels(labels: Sequence[str] | None, record: str) -> list[str] | None
 
 
 def run_record(record: str | Path, digitization: DigitizationModel | None,
-               classifier: Classifier | None, verbose: bool = False
+               classifier: Classifier | None, verbose: bool = False, pages: list | None = None
                ) -> tuple[np.ndarray | None, list[str] | None]:
     """Digitize and classify one hidden record (header + images only).
+
+    ``pages``, when given, receives what each image was read as (see
+    :func:`~ecgpaper.digitize.digitize_images`), for :mod:`ecgpaper.report`.
 
     Returns
     -------
@@ -313,7 +316,7 @@ def run_record(record: str | Path, digitization: DigitizationModel | None,
         raise FileNotFoundError(f"record {record}: no readable image on its '# Image:' line")
     dig = digitization or DigitizationModel(None)
     signal = conform_signal(digitize_images(images, header, dig.digitizer, fill=dig.fill,
-                                            verbose=verbose, names=names), header)
+                                            verbose=verbose, names=names, pages=pages), header)
     del images
     labels = None
     if classifier is not None:

@@ -22,7 +22,7 @@ from ecgpaper.wfdbio import atomic_write_bytes
 
 from .cnn import load_centreline, save_centreline
 from .load import confined_path, read_image
-from .pipeline import DEFAULT_PARAMS, combine_readouts, digitize_image
+from .pipeline import DEFAULT_PARAMS, ImageReadout, combine_readouts, digitize_image
 from .resample import FILL_METHODS, detect_beats, fill_template
 from .trace import READOUT_METHODS
 
@@ -537,7 +537,7 @@ def load_digitizer(model_dir: str | Path) -> Digitizer | None:
 
 def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | None = None,
                     fill: str = "nan", verbose: bool = False,
-                    names: list[str] | None = None) -> np.ndarray:
+                    names: list[str] | None = None, pages: list | None = None) -> np.ndarray:
     """Digitize the images of one record into the header's signal.
 
     Parameters
@@ -555,6 +555,10 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
         Log per-image diagnostics.
     names : list of str, optional
         The images' file names, for the log (an image that fails is named and skipped).
+    pages : list, optional
+        When given, ``(name, image, ImageReadout)`` is appended for every image, read with
+        ``keep_maps`` (a failed image gets a readout without leads whose ``info["error"]``
+        says why): what :mod:`ecgpaper.report` draws.
 
     Returns
     -------
@@ -577,13 +581,18 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
     for k, image in enumerate(images):
         page = names[k] if names is not None and k < len(names) else f"image {k}"
         try:
-            ro = digitize_image(image, fs, n, params, centreline=centreline)
+            ro = digitize_image(image, fs, n, params, centreline=centreline,
+                                keep_maps=pages is not None)
         except (ValueError, IndexError, ArithmeticError, np.linalg.LinAlgError, cv2.error,
                 MemoryError) as exc:
             # each page is its own boundary: the other pages of the record still count
             log.warning("record %s, %s: digitization failed: %r",
                         getattr(header, "record_name", "?"), page, exc)
+            if pages is not None:
+                pages.append((page, image, ImageReadout({}, {"error": repr(exc)})))
             continue
+        if pages is not None:
+            pages.append((page, image, ro))
         if verbose:
             log.info("record %s, %s: %s", getattr(header, "record_name", "?"), page,
                      {a: b for a, b in ro.info.items() if a != "rows_px"})

@@ -98,7 +98,9 @@ class ImageReadout:
     maps : dict or None
         With ``keep_maps``: the deskewed ``ink`` map, the row ``baselines`` (px) and the
         per-row ``tracks`` (:class:`~ecgpaper.digitize.trace.RowTrace`), for training and
-        inspection.
+        inspection; once calibrated, also the ``pulses`` found and the ``panels`` as read
+        (lead, row, window, ``mv`` from sample ``start``, ``zero_px``, ``failed``), which
+        :mod:`ecgpaper.report` draws back onto the page.
     """
 
     leads: dict[str, np.ndarray]
@@ -420,6 +422,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         if abs(zero - b) < 0.25 * spacing:
             zero_px[-1] = zero
         heights.append((zero - res.plateau_px) / ppm_y)
+        if maps is not None:  # for the report's overlay (ecgpaper.report)
+            maps.setdefault("pulses", []).append(dict(
+                row=r, x_rise_px=float(res.x_rise_px), x_fall_px=float(x_fall),
+                plateau_px=float(res.plateau_px), zero_px=float(zero)))
     ends = []
     for rt in tracks:
         ok = np.nonzero(np.isfinite(rt.y_px))[0]
@@ -511,14 +517,14 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         win = seg[a:z]
         if p["max_flicker_mv"] and win.size:
             flick = flicker_mask(win, fs_hz, p["max_flicker_mv"])
+            if p["max_flicker_sustained_mv"]:
+                flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"], window_s=0.3)
             if flick.any():
                 win[flick] = np.nan  # a view: seg changes too
                 info.setdefault("flicker_s", {})[f"{pan.lead}@{pan.row}"] = \
                     round(float(flick.sum()) / fs_hz, 2)
         if p["max_excursion_mv"] and win.size and rt.jump is not None:
             in_win = (rt.x_px >= xa) & (rt.x_px < xb) & rt.jump
-            if p["max_flicker_sustained_mv"]:
-                flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"], window_s=0.3)
             cuts = np.round((rt.x_px[in_win] - x0) / px_per_s * fs_hz).astype(int) - a
             away = excursion_mask(win, cuts, fs_hz, p["max_excursion_mv"])
             if away.any():
@@ -542,6 +548,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         bad = cov < p["min_coverage"] or jumps_per_s > p["max_jumps_per_s"] or \
             off > p["max_baseline_offset"] or dev_mv > p["max_abs_mv"] or \
             blob > p["max_blob_share"]
+        if maps is not None:  # each panel as read, to draw it back onto the page (report)
+            maps.setdefault("panels", []).append(dict(
+                lead=pan.lead, row=pan.row, col=pan.col, t0_s=pan.t0_s, t1_s=pan.t1_s,
+                start=a, mv=win.copy(), zero_px=float(zero_px[pan.row]), failed=bool(bad)))
         if bad:
             info["failed_leads"].append(pan.lead)
             log.warning("lead %s (row %d, col %d): read-out failed (coverage %.2f, %.1f jumps/s, "
@@ -550,6 +560,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             continue
         leads.setdefault(pan.lead, []).append(seg)
     out = {k: combine_readouts(v) for k, v in leads.items()}
+    if p["max_limb_window_mv"]:
+        for name, m in limb_window_mask(out, fs_hz, p["max_limb_window_mv"]).items():
+            out[name][m] = np.nan
+            info.setdefault("limb_window_s", {})[name] = round(float(m.sum()) / fs_hz, 2)
     for group, q in limb_lead_consistency(out).items():
         info.setdefault("limb_residual", {})[group] = round(q, 3)
         if q > p["max_limb_residual"]:
@@ -560,10 +574,6 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             for name in names:
                 out.pop(name, None)
     tick("place")
-    if p["max_limb_window_mv"]:
-        for name, m in limb_window_mask(out, fs_hz, p["max_limb_window_mv"]).items():
-            out[name][m] = np.nan
-            info.setdefault("limb_window_s", {})[name] = round(float(m.sum()) / fs_hz, 2)
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info, maps)
 
@@ -758,16 +768,6 @@ def limb_lead_consistency(leads: dict[str, np.ndarray], min_samples: int = 100
     return out
 
 
-def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:
-    """Share of a panel's columns inside blobs: >= 1 mm of consecutive columns whose tracked
-    ink run is longer than 2 mm (a stain, a stamp or a scribble under the trace; a QRS makes
-    long runs in a few columns only)."""
-    if run_px.size == 0:
-        return 0.0
-    with np.errstate(invalid="ignore"):
-        long_ = run_px > 2.0 * px_per_mm_y
-    d = np.diff(np.r_[0, long_.astype(np.int8), 0])
-    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
 #: Each limb lead as a combination of leads I and II (Einthoven's and Goldberger's laws).
 LIMB_BASIS = {"I": (1.0, 0.0), "II": (0.0, 1.0), "III": (-1.0, 1.0), "aVR": (-0.5, -0.5),
               "aVL": (1.0, -0.5), "aVF": (-0.5, 1.0)}
@@ -846,6 +846,16 @@ def limb_window_mask(leads: dict[str, np.ndarray], fs_hz: float, max_rms_mv: flo
     return {n: bad[:, j] for j, n in enumerate(names) if bad[:, j].any()}
 
 
+def _blob_share(run_px: np.ndarray, px_per_mm_x: float, px_per_mm_y: float) -> float:
+    """Share of a panel's columns inside blobs: >= 1 mm of consecutive columns whose tracked
+    ink run is longer than 2 mm (a stain, a stamp or a scribble under the trace; a QRS makes
+    long runs in a few columns only)."""
+    if run_px.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        long_ = run_px > 2.0 * px_per_mm_y
+    d = np.diff(np.r_[0, long_.astype(np.int8), 0])
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
     width = ends - starts
     return float(width[width >= px_per_mm_x].sum()) / run_px.size
 

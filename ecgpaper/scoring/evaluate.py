@@ -712,6 +712,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "exact), 'window' (9-15x faster; differs from the official scorer when "
                         "the best lag is beyond 0.5 s), 'official' (the official 2-D FFT, "
                         "5-15x slower than 'global')")
+    p.add_argument("--report", metavar="DIR",
+                   help="also write DIR/evaluation.html with charts and the worst records "
+                        "(needs matplotlib; see ecgpaper.report)")
+    p.add_argument("--run-report", metavar="DIR",
+                   help="run report (run_model.py --report) to link the worst records to "
+                        "(default: --report's DIR when it holds one)")
     return p
 
 
@@ -749,6 +755,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             print(f"error: {flag} {path}: {problem}", file=sys.stderr)
             return 2
+    if args.report:  # before scoring: a missing matplotlib is one line, not a lost run
+        from ecgpaper.report import ReportError, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ReportError as exc:
+            print(f"error: --report: {exc}", file=sys.stderr)
+            return 2
     try:
         result = evaluate_folders(args.folder_ref, args.folder_est, no_shift=args.no_shift,
                                   extra=args.extra_scores, jobs=args.jobs,
@@ -767,4 +781,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path:
             atomic_write_bytes(path, formatter(result).encode("utf-8"))
     print(format_report(result), end="")
+    if args.report:
+        from ecgpaper.report.evaluation import write_evaluation_report
+
+        page = write_evaluation_report(args.report, result, args.folder_ref, args.folder_est,
+                                       run_report=args.run_report)
+        print(f"evaluation report: {page}")
     return 0
