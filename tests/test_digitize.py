@@ -176,6 +176,23 @@ def test_limb_window_mask_blames_the_lead_read_off_the_trace():
     assert limb_window_mask({n: bad[n] for n in ("I", "aVL")}, fs, 0.06) == {}
 
 
+def test_panel_junctions_left_nan_row_ends_kept():
+    """Where two panels of a row meet, both leads' strokes (and a separator) share the
+    columns: 20 ms on each side are NaN; the row's own start and end are read."""
+    fs = 500.0
+    sig = synthetic_ecg(fs, seed=3)
+    res = ecg_image_kit.render(sig, fs, LEADS_12, config=dict(layout="3x4", dpi=200), seed=5)
+    leads = digitize_image(res.image, fs, sig.shape[0]).leads
+    n_j = int(0.02 * fs)
+    i0, i1 = int(2.5 * fs), int(5.0 * fs)          # aVR: the second panel of the first row
+    avr = leads["aVR"]
+    assert np.isnan(avr[i0:i0 + n_j]).all() and np.isnan(avr[i1 - n_j:i1]).all()
+    assert np.isfinite(avr[i0 + n_j + 5:i1 - n_j - 5]).all()
+    assert np.isnan(leads["I"][i0 - n_j:i0]).all()
+    assert np.isfinite(leads["I"][5:n_j + 5]).all()           # the row's start: kept
+    assert np.isfinite(leads["V4"][-n_j:-5]).all()            # the row's end: kept
+
+
 @pytest.mark.parametrize("layout", ["3x4", "3x4+1", "3x4+3", "6x2", "12x1", "2x6"])
 def test_layout_recognised(layout):
     sig = synthetic_ecg(500.0, seed=1)

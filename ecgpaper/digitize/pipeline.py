@@ -66,6 +66,9 @@ DEFAULT_PARAMS: dict = {
                                  # away and back are left NaN (excursion_mask)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
                                  # the next value inside (separator mark, stroke end)
+    "junction_nan_s": 0.02,      # where two panels of a row meet, this much of each side is
+                                 # left NaN (the strokes of both leads and a separator share
+                                 # those columns)
     "snap_gain": True,           # snap the pulse height to 5/10/20 mm/mV when close
     "layout": None,              # force a layout name; None = detect
     "rectify": True,             # fit a homography to the local grid (perspective, shear)
@@ -515,6 +518,12 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         hold_panel_edges(seg, max(a, 0), z, max(n_hold, int(np.ceil(mark_a / px_per_s * fs_hz))),
                          max(n_hold, int(np.ceil(mark_b / px_per_s * fs_hz))))
         win = seg[a:z]
+        n_junction = int(round(p["junction_nan_s"] * fs_hz))
+        if n_junction and win.size > 4 * n_junction:
+            if pan.t0_s > 0.5 / fs_hz:            # another panel ends where this one starts
+                win[:n_junction] = np.nan
+            if pan.t1_s < duration - 0.5 / fs_hz:  # ... or starts where this one ends
+                win[-n_junction:] = np.nan
         if p["max_flicker_mv"] and win.size:
             flick = flicker_mask(win, fs_hz, p["max_flicker_mv"])
             if p["max_flicker_sustained_mv"]:
