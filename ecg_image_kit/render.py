@@ -345,9 +345,13 @@ def render(
             if p["pulse_foot"]:
                 pts = np.array([[x0, b], [x0 + 1, b], [x0 + 1, top], [x0 + 1 + w, top],
                                 [x0 + 1 + w, b], [x0 + 2 + w, b]], np.float64) * px_per_mm
-            else:  # the signal starts at the fall
-                pts = np.array([[x0 + 1, b], [x0 + 2, b], [x0 + 2, top], [x0 + 2 + w, top],
-                                [x0 + 2 + w, b]], np.float64) * px_per_mm
+            else:  # the signal starts at the fall; as on the official generator's pages
+                # (pulse drawn from samples), the fall's centre lies 1.5 samples after the
+                # signal's first sample
+                d = 1.5 / fs_hz * mm_per_s
+                pts = np.array([[x0 + 1, b], [x0 + 2 + d, b], [x0 + 2 + d, top],
+                                [x0 + 2 + w + d, top], [x0 + 2 + w + d, b]],
+                               np.float64) * px_per_mm
             cal_polys.append((r, pts))
             _draw_stroke(img, pts, trace_rgb, lw_px)
 

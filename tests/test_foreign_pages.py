@@ -102,8 +102,11 @@ def draw_foreign_page(sig: np.ndarray, grid_rgb=((30, 70, 30), (95, 140, 95)),
                           trace_rgb, -1)
         cv2.putText(img, lead, (x_left + 6, int(ROWS[r] + 0.45 * 280 * 0.5)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.9, trace_rgb, 2, cv2.LINE_AA)
-    for y in ROWS:  # pulse: 0.2 s wide, 1 mV; the signal starts at its fall
-        x_r, x_f, top = X0 - 0.2 * pps, X0, y - ppmv
+    for y in ROWS:  # pulse: 0.2 s wide, 1 mV; the signal starts at its fall, whose centre
+        # lies 1.5 samples after the first sample (the official generator draws the pulse from
+        # samples)
+        x_f = X0 + 1.5 / FS * pps
+        x_r, top = x_f - 0.2 * pps, y - ppmv
         pts = np.round(np.array([[x_r, y], [x_r, top], [x_f, top], [x_f, y]]) * 16).astype(np.int32)
         cv2.polylines(img, [pts], False, trace_rgb, 2, cv2.LINE_AA, shift=4)
     return img, ref

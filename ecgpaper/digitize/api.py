@@ -59,7 +59,8 @@ class Digitizer:
 
 #: Values searched by :func:`train_digitizer`, one parameter at a time.
 DEFAULT_CANDIDATES: dict = {"morph_h_ratio": [1.0, 1.05, 1.1],
-                            "morph_h_ratio_blurred": [0.9, 0.95, 1.0]}
+                            "morph_h_ratio_blurred": [0.9, 0.95, 1.0],
+                            "fall_lag_samples": [1.5, 0.0]}
 _BRUSH_PARAMS = ("morph_h_ratio", "morph_h_ratio_blurred")
 
 
@@ -264,6 +265,9 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
        first, up to half of them), digitizes them with each candidate value and
        keeps the one with the best mean Challenge SNR against the masked reference, on the
        pages where that parameter applies (crisp or blurred, as the pipeline decides).
+       Likewise the time origin of pulses whose fall runs into the signal
+       (``fall_lag_samples``: where the first sample lies within the fall is the printer's
+       convention, which the page alone cannot tell).
     2. **Centre-line network** (:mod:`ecgpaper.digitize.cnn`).  ``cnn_pages`` further pages
        give tiles with exact targets from their annotations: up to half of them are the
        training records' own images when they come with an annotation (``<image>.json``

@@ -66,6 +66,10 @@ DEFAULT_PARAMS: dict = {
                                  # away and back are left NaN (excursion_mask)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
                                  # the next value inside (separator mark, stroke end)
+    "fall_lag_samples": 1.5,     # a pulse whose fall runs into the signal (no foot): the fall's
+                                 # centre lies this many samples after the first sample (the
+                                 # official generator draws the fall between the 2nd and 3rd
+                                 # sample after the pulse's last; learnt from annotated pages)
     "junction_nan_s": 0.02,      # where two panels of a row meet, this much of each side is
                                  # left NaN (the strokes of both leads and a separator share
                                  # those columns)
@@ -440,6 +444,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     x0_ends = rows_start_px(ends, span_px, ppm_x, x_hi)
     if falls:
         x0 = float(np.median(falls)) + (DEFAULT_GAP_MM if gap_mm is None else gap_mm) * ppm_x
+        if gap_mm == 0.0:  # the signal continues at the fall: where within the fall?
+            x0 -= p["fall_lag_samples"] / fs_hz * px_per_s
         info["time_origin"] = "pulse"
     elif x0_ends is not None:
         # no pulse found: every full row ends at the last sample
