@@ -129,9 +129,10 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
     and re-entering costs ``entry_cost``, so ink after the trace ends (a page edge, the next
     row's pulse) or before it starts is skipped instead of being joined by a long jump.
 
-    The runs of the columns that have any are padded to a ``(m, K)`` table, all transition
-    costs are computed at once, and the forward pass touches numpy only where a column or its
-    predecessor holds more than one run (a lone trace is followed with scalar arithmetic).
+    Without ``entry_cost`` the runs of the columns that have any are padded to a ``(m, K)``
+    table and all transition costs are computed at once; with it see :func:`_viterbi_off`.
+    The forward pass touches numpy only where a column or its predecessor holds more than
+    one run (a lone trace is followed with scalar arithmetic).
     """
     bounds = np.searchsorted(col, np.arange(n_cols + 1))
     choice = np.full(n_cols, -1, np.int64)
@@ -140,9 +141,10 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
     m = cols_with.size
     if m == 0:
         return choice
-    kmax = int(counts.max())
-    use_none = entry_cost is not None
-    ks = kmax + 1 if use_none else kmax  # slot kmax = "no trace"
+    if entry_cost is not None:
+        return _viterbi_off(top, bot, unary, bounds, cols_with, choice, skip_cost,
+                            float(entry_cost))
+    ks = int(counts.max())
     pos = np.empty(n_cols, np.int64)
     pos[cols_with] = np.arange(m)
     slot = np.arange(col.size) - bounds[col]
@@ -159,59 +161,112 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
         trans = np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
             + 0.01 * np.abs((ct + cb) - (pt + pb))
     trans[np.isnan(trans)] = np.inf
-    if use_none:
-        uu[:, kmax] = skip_cost
-        trans[:, :, kmax] = 0.0          # leave the trace (or stay off it)
-        trans[:, kmax, :kmax] = entry_cost  # come back onto any run
-        trans[:, kmax, kmax] = 0.0
     skip = skip_cost * (np.diff(cols_with) - 1).astype(np.float64)
     cnt = counts[cols_with]
-    single = (cnt[1:] == 1) & (cnt[:-1] == 1)
+    single = ((cnt[1:] == 1) & (cnt[:-1] == 1)).tolist()
     back = np.zeros((m, ks), np.int64)
     cost = uu[0].copy()
     ar = np.arange(ks)
     tr00 = trans[:, 0, 0].tolist()
     u0 = uu[:, 0].tolist()
     sk = skip.tolist()
-    single_l = single.tolist()
-    if use_none:
-        e = float(entry_cost)
-        for j in range(1, m):
-            if single_l[j - 1]:
-                c_run, c_off = float(cost[0]), float(cost[kmax])
-                from_run = c_run + tr00[j - 1]
-                from_off = c_off + e
-                if from_run <= from_off:
-                    cost[0] = from_run + u0[j] + sk[j - 1]
-                else:
-                    cost[0] = from_off + u0[j] + sk[j - 1]
-                    back[j, 0] = kmax
-                if c_run <= c_off:
-                    cost[kmax] = c_run + skip_cost + sk[j - 1]
-                else:
-                    cost[kmax] = c_off + skip_cost + sk[j - 1]
-                    back[j, kmax] = kmax
-                continue
-            total = cost[:, None] + trans[j - 1]
-            arg = np.argmin(total, axis=0)
-            cost = total[arg, ar] + uu[j] + sk[j - 1]
-            back[j] = arg
-    else:
-        for j in range(1, m):
-            if single_l[j - 1]:
-                cost[0] = cost[0] + tr00[j - 1] + u0[j] + sk[j - 1]
-                continue
-            total = cost[:, None] + trans[j - 1]
-            arg = np.argmin(total, axis=0)
-            cost = total[arg, ar] + uu[j] + sk[j - 1]
-            back[j] = arg
+    for j in range(1, m):
+        if single[j - 1]:
+            cost[0] = cost[0] + tr00[j - 1] + u0[j] + sk[j - 1]
+            continue
+        total = cost[:, None] + trans[j - 1]
+        arg = np.argmin(total, axis=0)
+        cost = total[arg, ar] + uu[j] + sk[j - 1]
+        back[j] = arg
     # backtrack
     k = int(np.argmin(cost))
     for j in range(m - 1, -1, -1):
         c = int(cols_with[j])
-        if not (use_none and k == kmax):
-            choice[c] = bounds[c] + k
+        choice[c] = bounds[c] + k
         k = int(back[j, k])
+    return choice
+
+
+#: Run pairs of two successive columns above which :func:`_viterbi_off` uses numpy.
+_PAIRS_IN_NUMPY = 48
+
+
+def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np.ndarray,
+                 cols_with: np.ndarray, choice: np.ndarray, skip_cost: float,
+                 entry_cost: float) -> np.ndarray:
+    """:func:`_viterbi` with its "no trace" state; fills and returns ``choice``.
+
+    Transition costs are computed at once for the pairs of runs of successive inked columns
+    only (a padded table would be as large as the most crowded column, tens of runs where a
+    stroke crosses grid remnants, times the page width), and the forward pass runs over
+    Python floats: with a few runs per column that is several times cheaper than numpy calls
+    (column pairs with more than :data:`_PAIRS_IN_NUMPY` run pairs take one numpy pass).
+    The sums are the same, in the same order, and ties go to the lower run, then to the
+    "no trace" state, as ``numpy.argmin`` over a padded table would give them.
+    """
+    start = bounds[cols_with]                  # first run of each inked column
+    cnt = bounds[cols_with + 1] - start
+    m = cols_with.size
+    sizes = cnt[:-1] * cnt[1:]                 # run pairs from column j - 1 into column j
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    jm = np.repeat(np.arange(m - 1), sizes)
+    local = np.arange(int(first[-1])) - first[jm]
+    i_prev = start[jm] + local // cnt[1:][jm]  # pair k = i * n_cur + d
+    i_cur = start[jm + 1] + local % cnt[1:][jm]
+    tf, bf = np.asarray(top, np.float64), np.asarray(bot, np.float64)
+    pt, pb, ct, cb = tf[i_prev], bf[i_prev], tf[i_cur], bf[i_cur]
+    trans_np = np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
+        + 0.01 * np.abs((ct + cb) - (pt + pb))
+    trans = trans_np.tolist()
+    sk = (skip_cost * (np.diff(cols_with) - 1).astype(np.float64)).tolist()
+    un = np.asarray(unary, np.float64).tolist()
+    cnt_l, start_l, first_l = cnt.tolist(), start.tolist(), first.tolist()
+    e, s_off = float(entry_cost), float(skip_cost)
+    run_cost, off_cost = un[:cnt_l[0]], s_off  # cost of the path ending on each run / off
+    back_run: list[list[int]] = [[0] * cnt_l[0]] + [[]] * (m - 1)  # -1: from "no trace"
+    back_off = [0] * m
+    for j in range(1, m):
+        n_prev, n_cur, sj, a = cnt_l[j - 1], cnt_l[j], sk[j - 1], first_l[j - 1]
+        u = un[start_l[j]:start_l[j] + n_cur]
+        if n_prev * n_cur > _PAIRS_IN_NUMPY:   # a crowded column pair: one numpy pass
+            total = np.asarray(run_cost)[:, None] \
+                + trans_np[a:a + n_prev * n_cur].reshape(n_prev, n_cur)
+            arg_np = np.argmin(total, axis=0)
+            best_np = total[arg_np, np.arange(n_cur)]
+            via_off = best_np > off_cost + e
+            best_np[via_off], arg_np[via_off] = off_cost + e, -1
+            new, arg = (best_np + np.asarray(u) + sj).tolist(), arg_np.tolist()
+        else:
+            new, arg = [0.0] * n_cur, [0] * n_cur
+            for d in range(n_cur):
+                best, k = run_cost[0] + trans[a + d], 0
+                for i in range(1, n_prev):
+                    v = run_cost[i] + trans[a + i * n_cur + d]
+                    if v < best:
+                        best, k = v, i
+                if off_cost + e < best:
+                    best, k = off_cost + e, -1
+                new[d], arg[d] = best + u[d] + sj, k
+        best, k = run_cost[0], 0               # leaving the trace is free
+        for i in range(1, n_prev):
+            if run_cost[i] < best:
+                best, k = run_cost[i], i
+        if off_cost < best:
+            best, k = off_cost, -1
+        off_cost = best + s_off + sj
+        run_cost, back_run[j], back_off[j] = new, arg, k
+    best, k = run_cost[0], 0
+    for i in range(1, len(run_cost)):
+        if run_cost[i] < best:
+            best, k = run_cost[i], i
+    if off_cost < best:
+        k = -1
+    for j in range(m - 1, -1, -1):
+        if k < 0:
+            k = back_off[j]
+        else:
+            choice[cols_with[j]] = start_l[j] + k
+            k = back_run[j][k]
     return choice
 
 
