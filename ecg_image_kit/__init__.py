@@ -69,17 +69,12 @@ def encode_png(image, compression: int = 1, noisy: bool = False, bgr: bool = Fal
     """
     import cv2
 
+    from ecg_image_kit.io import encode_image
+
     arr = image
     if arr.ndim == 3 and not bgr:
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, int(compression),
-              cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-    if noisy:
-        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
-    ok, buf = cv2.imencode(".png", arr, params)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return buf.tobytes()
+    return encode_image(arr, "png", compression, noisy).tobytes()
 
 
 def is_noisy(annotation: Mapping[str, Any]) -> bool:

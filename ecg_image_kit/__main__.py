@@ -2,7 +2,7 @@
 
 import sys
 
-from ecg_image_kit.cli import main
+from ecg_image_kit.cli import main, worker_start_method
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(start_method=worker_start_method()))

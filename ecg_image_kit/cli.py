@@ -1,9 +1,11 @@
 """Command line: render every WFDB record under a folder into a Challenge-style folder.
 
 ``python -m ecg_image_kit -i IN -o OUT [--config FILE.json|PRESET] [key=value ...]
-[-n N] [--seed S] [--jobs J] [--shard i/n] [--masks] [--yolo] [--masked-reference [DIR]]``
+[-n N] [--seed S] [--jobs J] [--shard i/n] [--masks] [--yolo] [--masked-reference [DIR]]
+[--png-compression L] [--format png|jpg|webp] [--quality Q]``
 
-OUT mirrors IN's sub-folders. Per record and image ``k``: ``<rec>-<k>.png`` and
+OUT mirrors IN's sub-folders. Per record and image ``k``: ``<rec>-<k>.png`` (or ``.jpg``,
+``.webp``) and
 ``<rec>-<k>.json``; optionally ``<rec>-<k>_mask.png`` (per-lead trace labels),
 ``<rec>-<k>_centerline.png`` and ``<rec>-<k>.txt`` (YOLO boxes). The record's
 signal files are copied and its header is written with a ``# Image:`` line,
@@ -25,6 +27,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -37,6 +40,9 @@ from ecgpaper.constants import LEADS_12
 
 #: YOLO class ids: 0-11 lead traces (LEADS_12 order), 12-23 lead-name labels.
 YOLO_CLASSES: tuple[str, ...] = tuple(LEADS_12) + tuple(f"label_{x}" for x in LEADS_12)
+#: zlib level of page PNGs: the fastest on real clean pages (levels 2-3 are 3-7 % smaller, 0-10 % slower;
+#: ``benchmarks/bench_image_kit.py --png-levels``), and the bytes of earlier releases.
+DEFAULT_PNG_COMPRESSION = 1
 
 
 def image_seed(seed: int, record: str, k: int) -> int:
@@ -118,12 +124,24 @@ def lead_warnings(lead_names: Sequence[str]) -> list[str]:
     return out
 
 
+def _lap(cpu_s: dict[str, float], step: str, since: float) -> float:
+    """Add the CPU time since ``since`` to ``cpu_s[step]``; return the time now."""
+    now = time.process_time()
+    cpu_s[step] += now - since
+    return now
+
+
 def process_record(task: dict[str, Any]) -> dict[str, Any]:
-    """Render the images of one record and write its outputs (worker function)."""
+    """Render the images of one record and write its outputs (worker function).
+
+    The returned status holds ``cpu_s``: this process's CPU time (s) per step, ``read``
+    (record), ``render``, ``encode`` (image, masks, JSON) and ``write`` (files, masked
+    reference, record copy), for ``benchmarks/bench_image_kit.py``.
+    """
     from ecg_image_kit import encode_png, is_noisy
-    from ecg_image_kit.io import dumps_annotation, read_record
+    from ecg_image_kit.io import dumps_annotation, encode_image
     from ecg_image_kit.render import masked_signal, render
-    from ecgpaper.wfdbio import atomic_write_bytes, write_record
+    from ecgpaper.wfdbio import atomic_write_bytes, read_signal, write_record
 
     rel = task["record"]
     src = Path(task["input"]) / rel
@@ -132,10 +150,12 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
     out_dir = out_rec.parent
     n = task["n"]
     names = [f"{base}-{k}" for k in range(n)]
-    status = {"record": rel, "rendered": 0, "skipped": 0, "error": None, "warnings": []}
+    fmt = task["image_format"]
+    cpu_s = dict.fromkeys(("read", "render", "encode", "write"), 0.0)
+    status = {"record": rel, "rendered": 0, "skipped": 0, "error": None, "warnings": [], "cpu_s": cpu_s}
     try:
         def done(k: int) -> bool:
-            need = [out_dir / f"{names[k]}.png", out_dir / f"{names[k]}.json"]
+            need = [out_dir / f"{names[k]}.{fmt}", out_dir / f"{names[k]}.json"]
             if task["masks"]:
                 need += [out_dir / f"{names[k]}_mask.png", out_dir / f"{names[k]}_centerline.png"]
             if task["yolo"]:
@@ -149,7 +169,9 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
         if not todo and header_out.exists():
             status["skipped"] = n
             return status
-        signal, header = read_record(src)
+        t = time.process_time()
+        signal, header = read_signal(src)
+        t = _lap(cpu_s, "read", t)
         status["warnings"] = lead_warnings(header.lead_names)
         for k in range(n):
             if k not in todo:
@@ -160,20 +182,26 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
                          with_masks=task["masks"], channel_order="BGR")
             res.annotation["record"] = rel
             res.annotation["image_index"] = k
-            atomic_write_bytes(out_dir / f"{names[k]}.png", encode_png(res.image, task["png_compression"],
-                                                                        is_noisy(res.annotation), bgr=True))
+            t = _lap(cpu_s, "render", t)
+            files = {f"{names[k]}.{fmt}": encode_image(res.image, fmt, task["png_compression"],
+                                                       is_noisy(res.annotation), task["quality"]).data}
             if task["masks"]:
-                atomic_write_bytes(out_dir / f"{names[k]}_mask.png", encode_png(res.trace_mask, 1))
-                atomic_write_bytes(out_dir / f"{names[k]}_centerline.png", encode_png(res.centerline_mask, 1))
+                files[f"{names[k]}_mask.png"] = encode_png(res.trace_mask, 1)
+                files[f"{names[k]}_centerline.png"] = encode_png(res.centerline_mask, 1)
             if task["yolo"]:
                 text = "\n".join(yolo_lines(res.annotation))
-                atomic_write_bytes(out_dir / f"{names[k]}.txt", (text + "\n" if text else "").encode())
+                files[f"{names[k]}.txt"] = (text + "\n" if text else "").encode()
+            annotation = dumps_annotation(res.annotation)
+            t = _lap(cpu_s, "encode", t)
+            for fname, data in files.items():
+                atomic_write_bytes(out_dir / fname, data)
             if task["ref"]:
                 ref = Path(task["ref"]) / Path(rel).parent / names[k]
                 comments = [c for c in header.comments if not c.startswith("Image:")]
                 write_record(ref, masked_signal(signal, res.annotation, header.lead_names), header.fs_hz,
                              header.lead_names, comments)
-            atomic_write_bytes(out_dir / f"{names[k]}.json", dumps_annotation(res.annotation))
+            atomic_write_bytes(out_dir / f"{names[k]}.json", annotation)  # last: the image is complete
+            t = _lap(cpu_s, "write", t)
             status["rendered"] += 1
         # the record itself: signal files, then the header with the Image line
         if src.resolve() != out_rec.resolve():
@@ -185,14 +213,32 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
                     shutil.copyfile(s, tmp)
                     os.replace(tmp, d)
         text = Path(str(src) + ".hea").read_text(encoding="utf-8", errors="replace")
-        atomic_write_bytes(header_out, _image_header(text, [f"{x}.png" for x in names]).encode("utf-8"))
+        atomic_write_bytes(header_out, _image_header(text, [f"{x}.{fmt}" for x in names]).encode("utf-8"))
+        _lap(cpu_s, "write", t)
     except (OSError, ValueError, RuntimeError, IndexError, KeyError, TypeError):
         status["error"] = traceback.format_exc()
     return status
 
 
+def worker_start_method() -> str:
+    """How ``python -m ecg_image_kit --jobs J`` starts its workers: ``fork`` on Linux, else ``spawn``.
+
+    A forked worker inherits the imported numpy, OpenCV and renderer; a spawned one
+    spends about 0.3 s of CPU importing them before its first page (0.4 s of wall
+    time in a 2-page run on 2 cores, a tenth of a 66-page run). Forking is safe only
+    from a process that has run no OpenCV code (a forked child waits forever on the
+    parent's OpenCV thread pool): the command-line process, whose :func:`main`
+    starts the pool before any rendering and before the progress bar's thread.
+    Library callers of :func:`main` (tests, notebooks) keep ``spawn``.
+    """
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def _init_worker() -> None:
+    """Start a worker: one OpenCV thread, and the rendering modules imported before the first task."""
     import cv2
+
+    import ecg_image_kit.io  # noqa: F401  (imports the renderer too)
 
     cv2.setNumThreads(1)
 
@@ -212,7 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--yolo", action="store_true", help="write YOLO boxes of leads and lead names")
     ap.add_argument("--masked-reference", nargs="?", const="", default=None, metavar="DIR",
                     help="write NaN-masked reference records to DIR (default: OUT_masked_reference)")
-    ap.add_argument("--png-compression", type=int, default=1, help="PNG compression level 0-9")
+    ap.add_argument("--png-compression", type=int, default=DEFAULT_PNG_COMPRESSION,
+                    help=f"PNG zlib level 0-9 (default {DEFAULT_PNG_COMPRESSION}, the fastest; "
+                         "see docs/benchmarks/image_kit.md)")
+    ap.add_argument("--format", dest="image_format", choices=("png", "jpg", "webp"), default="png",
+                    help="page image format: png (lossless, default), jpg or webp (lossy, --quality); "
+                         "masks are always PNG")
+    ap.add_argument("--quality", type=int, default=90,
+                    help="JPEG/WebP quality 1-100 (WebP above 100: lossless); default 90")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -316,11 +369,13 @@ def check_resume(meta_path: Path, meta: dict[str, Any]) -> None:
                          f"see {meta_path}); {hint}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, start_method: str = "spawn") -> int:
     """Entry point; returns the exit status (1 if any record failed, 2 for bad input).
 
     Bad command lines, configs and folders are refused with a one-line error
-    before anything is written.
+    before anything is written. ``start_method``: how ``--jobs`` starts its workers;
+    ``python -m ecg_image_kit`` passes :func:`worker_start_method`, a caller that may
+    have run OpenCV code keeps ``spawn``.
     """
     args = build_parser().parse_args(argv)
     try:
@@ -340,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise InputError(f"-n/--num-images must be at least 1, got {args.num_images}")
         if not 0 <= args.png_compression <= 9:
             raise InputError(f"--png-compression must be 0-9, got {args.png_compression}")
+        if not 1 <= args.quality <= 101:
+            raise InputError(f"--quality must be 1-100 (101: lossless WebP), got {args.quality}")
         config = resolve_config(args.config, args.overrides)
         records = check_folders(args.input, out, ref)[shard_i::shard_n]
         meta = {"config": config, "seed": args.seed, "num_images": args.num_images}
@@ -354,19 +411,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         (out / "yolo_classes.txt").write_text("\n".join(YOLO_CLASSES) + "\n", encoding="utf-8")
     tasks = [dict(record=r, input=args.input, output=str(out), n=args.num_images, seed=args.seed,
                   config=config, masks=args.masks, yolo=args.yolo, ref=ref,
-                  png_compression=args.png_compression) for r in records]
+                  png_compression=args.png_compression, image_format=args.image_format,
+                  quality=args.quality) for r in records]
     from tqdm import tqdm
 
-    bar = tqdm(total=len(tasks), unit="rec", disable=args.quiet, file=sys.stderr)
     results = []
     if args.jobs <= 1:
+        bar = tqdm(total=len(tasks), unit="rec", disable=args.quiet, file=sys.stderr)
         for t in tasks:
             results.append(process_record(t))
             bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn"),
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context(start_method),
                                  initializer=_init_worker) as ex:
-            futures = [ex.submit(process_record, t) for t in tasks]
+            futures = [ex.submit(process_record, t) for t in tasks]  # starts the workers
+            bar = tqdm(total=len(tasks), unit="rec", disable=args.quiet, file=sys.stderr)
             for f in as_completed(futures):
                 results.append(f.result())
                 bar.update(1)

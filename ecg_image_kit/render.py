@@ -60,32 +60,36 @@ def _rgb(value, table: Mapping[str, tuple[int, int, int]], what: str) -> tuple[i
     return tuple(int(v) for v in value)
 
 
-def _split_finite(xy: np.ndarray) -> list[np.ndarray]:
-    """Split an (n, 2) float array at non-finite rows into int32 fixed-point runs."""
-    finite = np.isfinite(xy).all(axis=1)
-    if finite.all():
-        runs = [xy]
-    else:
-        idx = np.flatnonzero(finite)
-        if idx.size == 0:
-            return []
-        breaks = np.flatnonzero(np.diff(idx) > 1) + 1
-        runs = [xy[g] for g in np.split(idx, breaks)]
-    return [np.round(r * _SCALE).astype(np.int32).reshape(-1, 1, 2) for r in runs if len(r)]
+def _finite_runs(xy: np.ndarray) -> list[np.ndarray]:
+    """Split an (n, 2) float array at non-finite rows into runs of consecutive finite rows."""
+    if np.isfinite(xy).all():  # the common case: one reduction over the whole array
+        return [xy] if len(xy) else []
+    idx = np.flatnonzero(np.isfinite(xy).all(axis=1))
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    return [xy[g] for g in np.split(idx, breaks)]
 
 
-def _draw_polyline(img: np.ndarray, xy: np.ndarray, color, thickness: int, aa: bool = True) -> None:
-    runs = _split_finite(xy)
+def _draw_runs(img: np.ndarray, runs: list[np.ndarray], color, thickness: int, aa: bool = True,
+               offset: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Draw finite runs (from :func:`_finite_runs`) shifted by ``offset`` px as polylines."""
     if not runs:
         return
+    shifted = [r + offset for r in runs] if (offset[0] or offset[1]) else runs
+    fixed = [np.round(r * _SCALE).astype(np.int32).reshape(-1, 1, 2) for r in shifted]
     line = cv2.LINE_AA if aa else cv2.LINE_8
-    single = [r for r in runs if len(r) == 1]
-    multi = [r for r in runs if len(r) > 1]
+    single = [r for r in fixed if len(r) == 1]
+    multi = [r for r in fixed if len(r) > 1]
     if multi:
         cv2.polylines(img, multi, False, color, thickness, line, _SHIFT)
     for r in single:  # isolated samples: a dot
         cv2.circle(img, (int(r[0, 0, 0]), int(r[0, 0, 1])), int(max(1, thickness) * _SCALE / 2),
                    color, -1, line, _SHIFT)
+
+
+def _draw_polyline(img: np.ndarray, xy: np.ndarray, color, thickness: int, aa: bool = True) -> None:
+    _draw_runs(img, _finite_runs(xy), color, thickness, aa)
 
 
 def stroke_offsets(width_px: float) -> list[tuple[float, float]] | None:
@@ -112,11 +116,12 @@ def stroke_offsets(width_px: float) -> list[tuple[float, float]] | None:
 def _draw_stroke(img: np.ndarray, xy: np.ndarray, color, width_px: float, aa: bool = True) -> None:
     """Draw a polyline of stroke width ``width_px`` (float) through the rows of ``xy``."""
     offsets = stroke_offsets(width_px)
+    runs = _finite_runs(xy)  # once for all offsets
     if offsets is None:
-        _draw_polyline(img, xy, color, int(round(width_px)), aa)
+        _draw_runs(img, runs, color, int(round(width_px)), aa)
         return
-    for dx, dy in offsets:
-        _draw_polyline(img, xy + (dx, dy) if (dx or dy) else xy, color, 1, aa)
+    for offset in offsets:
+        _draw_runs(img, runs, color, 1, aa, offset)
 
 
 def _apply_h(hmat: np.ndarray | None, xy: np.ndarray) -> np.ndarray:
@@ -128,7 +133,7 @@ def _apply_h(hmat: np.ndarray | None, xy: np.ndarray) -> np.ndarray:
 
 
 def _bbox(xy: np.ndarray, pad: float = 0.0) -> list[float] | None:
-    finite = xy[np.isfinite(xy).all(axis=1)]
+    finite = xy if np.isfinite(xy).all() else xy[np.isfinite(xy).all(axis=1)]
     if len(finite) == 0:
         return None
     lo = finite.min(axis=0) - pad

@@ -499,15 +499,86 @@ def write_record(
     atomic_write_bytes(record.parent / f"{name}.hea", text.encode("utf-8"))
 
 
-def read_signal(record: str | os.PathLike) -> tuple[np.ndarray, Header]:
+def _read_format16(record: Path, header: Header) -> np.ndarray | None:
+    """Digital samples ``(n, num_signals)`` int16 of a record whose signals share one
+    format-16 file, or ``None`` for any other layout (left to ``wfdb``).
+
+    Reads only the header's sample count (at most :data:`MAX_SAMPLES` per
+    signal), so an oversized ``.dat`` costs no memory; a shorter one raises
+    ValueError, as ``wfdb`` does.
+    """
+    files = set(header.file_names)
+    nsig = header.num_signals
+    if len(files) != 1 or nsig < 1 or any(f != "16" for f in header.formats):
+        return None  # several files, byte offsets, skew, frames: wfdb
+    name = next(iter(files))
+    path = record.parent / name
+    if header.num_samples is not None:
+        raw = np.fromfile(path, dtype="<i2", count=header.num_samples * nsig)
+    elif path.stat().st_size > 2 * nsig * MAX_SAMPLES:
+        raise ValueError(f"{record}: {name} holds more than {MAX_SAMPLES} samples per signal "
+                         "(wfdbio.MAX_SAMPLES) and the header gives no sample count")
+    else:
+        raw = np.fromfile(path, dtype="<i2")
+    n = header.num_samples if header.num_samples is not None else raw.size // nsig
+    if raw.size != n * nsig:
+        raise ValueError(f"{record}: {name} holds {raw.size} samples, not {n} per signal "
+                         f"for {nsig} signals")
+    return raw.reshape(n, nsig)
+
+
+def read_signal(record: str | os.PathLike, header: Header | None = None
+                ) -> tuple[np.ndarray, Header]:
     """Read a record's physical signal (mV, NaN for invalid samples) and header.
 
-    Uses ``wfdb`` for the signal files, so every WFDB format and ``.mat``
-    (CinC 2020/2021) records load.
+    Parameters
+    ----------
+    record : path-like
+        Record path without extension.
+    header : Header, optional
+        The record's parsed header; read with :func:`read_header` if omitted.
+
+    Returns
+    -------
+    signal : ndarray, float64, shape (n_samples, num_signals)
+        ``(digital - baseline) / gain``, NaN for WFDB's invalid sample -32768.
+    header : Header
+
+    Raises
+    ------
+    HeaderError
+        A missing or bad header (see :func:`parse_header`).
+    OSError, ValueError
+        A missing or short signal file.
+
+    Notes
+    -----
+    The header is parsed here (``wfdb.rdheader`` costs about 40 ms a record).
+    Records whose signals share one format-16 file (every Challenge and
+    PTB-XL record) are read with ``numpy.fromfile``, giving the same array as
+    ``wfdb.rdrecord(..., physical=True).p_signal``; every other layout (other
+    formats, several files, ``.mat`` records of CinC 2020/2021) goes through
+    ``wfdb``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> x = np.zeros((500, 2)); x[100, 1] = 1.5; x[7, 0] = np.nan
+    >>> write_record(f"{d}/r", x, 500, ["I", "II"])
+    >>> sig, head = read_signal(f"{d}/r")
+    >>> float(sig[100, 1]), bool(np.isnan(sig[7, 0])), head.lead_names
+    (1.5, True, ['I', 'II'])
     """
+    record = Path(record)
+    if header is None:
+        header = read_header(record)
+    digital = _read_format16(record, header)
+    if digital is not None:
+        signal = (digital - np.asarray(header.baselines)) / np.asarray(header.gains)
+        signal[digital == -32768] = np.nan  # WFDB's invalid sample in format 16
+        return signal, header
     import wfdb
 
-    header = read_header(record)
     rec = wfdb.rdrecord(str(record), physical=True)
-    signal = np.asarray(rec.p_signal, dtype=np.float64)
-    return signal, header
+    return np.asarray(rec.p_signal, dtype=np.float64), header

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +88,25 @@ def test_cli_shards_and_jobs_give_same_bytes(tree):
     assert full == sharded
     assert main(common + ["-o", str(tmp / "jobs"), "--jobs", "2"]) == 0
     assert _files(tmp / "jobs") == full
+
+
+def test_python_m_forked_workers_give_same_bytes(tree):
+    """The command users run: ``python -m ecg_image_kit --jobs 2`` forks its workers on Linux."""
+    src, tmp = tree
+    common = ["-i", str(src), "--seed", "5", "--quiet", "--config", "moderate", "dpi=60"]
+    assert main(common + ["-o", str(tmp / "one")]) == 0
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for extra in (["--jobs", "2"], ["--jobs", "2", "--format", "jpg", "--quality", "80"]):
+        out = tmp / extra[-1]
+        run = subprocess.run([sys.executable, "-m", "ecg_image_kit", *common, "-o", str(out), *extra],
+                             cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+    assert _files(tmp / "2") == _files(tmp / "one")
+    jpg = _files(tmp / "80")
+    assert sorted(jpg) == sorted(k.replace(".png", ".jpg") for k in _files(tmp / "one"))
+    assert jpg["a/r1-0.json"] == _files(tmp / "one")["a/r1-0.json"]
+    assert read_header(tmp / "80" / "a" / "r1").image_files == ["r1-0.jpg"]
 
 
 def test_cli_config_file_and_errors(tree, capsys):

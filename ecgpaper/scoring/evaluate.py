@@ -52,8 +52,8 @@ from typing import Sequence
 import numpy as np
 
 from ecgpaper.constants import CLASSES, canonical_lead_name
-from ecgpaper.wfdbio import (MAX_SAMPLES, Header, HeaderError, atomic_write_bytes, find_records,
-                             read_header)
+from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, read_header,
+                             read_signal)
 
 from .alignment import ALIGNMENT_METHODS
 from .classification import ClassScore, class_table, clean_labels, compute_f_measure
@@ -77,7 +77,6 @@ __all__ = [
 
 log = logging.getLogger("ecgpaper.scoring")
 
-_INVALID = -32768
 #: Labels of the extra metrics on the summary lines, as the official script writes them.
 _EXTRA_LINES = {"snr_median": "SNR median", "ks": "KS metric", "asci": "ASCI metric",
                 "wad": "Weighted absolute difference metric"}
@@ -118,47 +117,20 @@ def read_record(record: str | os.PathLike, header: Header | None = None
 
     Notes
     -----
-    Single-file format-16 records (every Challenge record) are read with
-    ``numpy.fromfile`` (about 70x faster than ``wfdb.rdrecord``); any other
-    layout goes through ``wfdb``. Both give identical arrays. Only the
-    header's sample count is read (at most :data:`~ecgpaper.wfdbio.MAX_SAMPLES`
-    per signal), so an oversized ``.dat`` costs no memory.
+    Read with :func:`ecgpaper.wfdbio.read_signal`: single-file format-16 records
+    (every Challenge record) with ``numpy.fromfile`` (about 70x faster than
+    ``wfdb.rdrecord``), any other layout with ``wfdb``; both give identical
+    arrays. Only the header's sample count is read (at most
+    :data:`~ecgpaper.wfdbio.MAX_SAMPLES` per signal), so an oversized ``.dat``
+    costs no memory.
     """
     record = Path(record)
     if header is None:
         header = read_header(record)
     files = header.file_names
-    if not files:
+    if not files or not all((record.parent / f).is_file() for f in files):
         return None
-    folder = record.parent
-    if not all((folder / f).is_file() for f in files):
-        return None
-    nsig = header.num_signals
-    if len(set(files)) == 1 and all(fmt == "16" for fmt in header.formats) and nsig > 0:
-        path = folder / files[0]
-        if header.num_samples is not None:  # at most MAX_SAMPLES (read_header checks)
-            raw = np.fromfile(path, dtype="<i2", count=header.num_samples * nsig)
-        elif path.stat().st_size > 2 * nsig * MAX_SAMPLES:
-            raise ValueError(f"{record}: {files[0]} holds more than {MAX_SAMPLES} samples per "
-                             "signal (wfdbio.MAX_SAMPLES) and the header gives no sample count")
-        else:
-            raw = np.fromfile(path, dtype="<i2")
-        if raw.size % nsig:
-            raise ValueError(f"{record}: {files[0]} holds {raw.size} samples, "
-                             f"not a multiple of {nsig} signals")
-        digital = raw.reshape(-1, nsig)
-        n = header.num_samples if header.num_samples else digital.shape[0]
-        if digital.shape[0] < n:
-            raise ValueError(f"{record}: {files[0]} holds {digital.shape[0]} samples per "
-                             f"signal, the header declares {n}")
-        digital = digital[:n]
-        signal = (digital.astype(np.float64) - np.asarray(header.baselines)) / np.asarray(header.gains)
-        signal[digital == _INVALID] = np.nan
-        return signal, header
-    import wfdb
-
-    rec = wfdb.rdrecord(str(record), physical=True)
-    return np.asarray(rec.p_signal, dtype=np.float64), header
+    return read_signal(record, header)
 
 
 @dataclass
