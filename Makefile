@@ -16,4 +16,5 @@ demo: install
 	$(PYTHON) -m ecgpaper.demo --work $(WORK) $(if $(DATA),--data $(DATA))
 
 test: install-dev
+	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest

@@ -209,15 +209,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'ok' if r['layout_ok'] else info.get('layout')}  failed {r['failed']}", flush=True)
 
     print("\n== Challenge SNR (dB, masked reference) per level ==")
-    print(f"{'level':9s} {'ours':>7s} {'classic':>7s} {'naive':>7s} {'full/nan':>9s} {'full/tpl':>9s} {'failed%':>8s} "
-          f"{'layout%':>8s} {'s/img':>6s} {'naive s':>7s} {'peakMB':>7s}")
+    print(f"{'level':9s} {'ours':>7s} {'classic':>7s} {'naive':>7s} {'full/nan':>9s} "
+          f"{'full/tpl':>9s} {'failed%':>8s} {'layout%':>8s} {'s/img':>6s} {'naive s':>7s} "
+          f"{'peakMB':>7s}")
     for level, rs in res.items():
-        def m(key):
+        def m(key, rs=rs):
             return float(np.nanmean(np.concatenate([r[key] for r in rs])))
         fail = 100.0 * sum(r["failed"] for r in rs) / max(1, sum(r["printed"] for r in rs))
         lay = 100.0 * np.mean([r["layout_ok"] for r in rs])
         print(f"{level:9s} {m('snr'):7.2f} {m('snr_classic'):7.2f} {m('snr_naive'):7.2f} "
-              f"{m('snr_full_nan'):9.2f} {m('snr_full_tpl'):9.2f} {fail:8.1f} {lay:8.0f} {np.mean([r['s'] for r in rs]):6.2f} "
+              f"{m('snr_full_nan'):9.2f} {m('snr_full_tpl'):9.2f} {fail:8.1f} {lay:8.0f} "
+              f"{np.mean([r['s'] for r in rs]):6.2f} "
               f"{np.mean([r['s_naive'] for r in rs]):7.2f} {np.nanmax([r['peak_mb'] for r in rs]):7.0f}")
     print("\n== per lead (ours / naive), dB ==")
     print("level     " + " ".join(f"{n:>11s}" for n in LEADS_12))

@@ -199,7 +199,8 @@ def bench_in_memory(pages: int) -> None:
 
     rng = np.random.default_rng(0)
     sigs = [synthetic_record(rng) for _ in range(4)]
-    print("| preset | render pages/s (wall) | render CPU ms/page | render+PNG pages/s (wall) | render+PNG CPU ms/page |")
+    print("| preset | render pages/s (wall) | render CPU ms/page | render+PNG pages/s (wall) "
+          "| render+PNG CPU ms/page |")
     print("|---|---|---|---|---|")
     for name in ("clean", "moderate", "heavy"):
         render(sigs[0], 500, LEADS_12, name, seed=0)  # warm caches (grid, fonts)

@@ -234,7 +234,7 @@ def profile_in_process(hidden: Path, model: Path, out: Path) -> tuple[StageClock
 
 def print_profile(clock: StageClock, n: int, wall_s: float) -> None:
     """The per-stage table, seconds per record (model load: once)."""
-    print(f"| stage | wall s/record | CPU s/record |")
+    print("| stage | wall s/record | CPU s/record |")
     print("|---|---|---|")
     rec_wall = clock.wall.get("record (all)", 0.0)
 

@@ -92,14 +92,6 @@ def yolo_lines(annotation: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _image_header(text: str, image_files: Sequence[str]) -> str:
-    lines = [ln for ln in text.splitlines() if not ln.strip().lstrip("#").strip().startswith("Image:")]
-    while lines and not lines[-1].strip():
-        lines.pop()
-    lines.append("# Image: " + ", ".join(image_files))
-    return "\n".join(lines) + "\n"
-
-
 def lead_warnings(lead_names: Sequence[str]) -> list[str]:
     """Notes on a record's lead set: leads not drawn, or drawn on a one-row-per-lead page.
 
@@ -141,7 +133,7 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
     from ecg_image_kit import encode_png, is_noisy
     from ecg_image_kit.io import dumps_annotation, encode_image
     from ecg_image_kit.render import masked_signal, render
-    from ecgpaper.wfdbio import atomic_write_bytes, read_signal, write_record
+    from ecgpaper.wfdbio import atomic_write_bytes, read_signal, with_image_line, write_record
 
     rel = task["record"]
     src = Path(task["input"]) / rel
@@ -213,7 +205,8 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
                     shutil.copyfile(s, tmp)
                     os.replace(tmp, d)
         text = Path(str(src) + ".hea").read_text(encoding="utf-8", errors="replace")
-        atomic_write_bytes(header_out, _image_header(text, [f"{x}.{fmt}" for x in names]).encode("utf-8"))
+        header_text = with_image_line(text, [f"{x}.{fmt}" for x in names])
+        atomic_write_bytes(header_out, header_text.encode("utf-8"))
         _lap(cpu_s, "write", t)
     except (OSError, ValueError, RuntimeError, IndexError, KeyError, TypeError):
         status["error"] = traceback.format_exc()

@@ -20,8 +20,13 @@ LAYOUTS: tuple[str, ...] = tuple(LAYOUT_GRIDS)
 
 
 @dataclass(frozen=True)
-class Panel:
-    """One drawn lead segment.
+class PagePanel:
+    """One drawn lead segment, placed on the page.
+
+    Not ``ecgpaper.digitize.layout.Panel``: that one is the digitizer's expected time window
+    of a lead in a layout it has recognised (no page geometry, rounded differently); this one
+    is what the generator drew, with its position in mm, and is frozen into the page
+    annotation.  The different name keeps the two apart.
 
     Attributes
     ----------
@@ -56,7 +61,7 @@ class PageLayout:
     Attributes
     ----------
     width_mm, height_mm : float
-    panels : tuple of Panel
+    panels : tuple of PagePanel
     row_baselines_mm : tuple of float
     x0_mm : float
         x of the first shown sample.
@@ -73,7 +78,7 @@ class PageLayout:
 
     width_mm: float
     height_mm: float
-    panels: tuple[Panel, ...]
+    panels: tuple[PagePanel, ...]
     row_baselines_mm: tuple[float, ...]
     x0_mm: float
     cal_x_mm: float | None
@@ -184,13 +189,13 @@ def page_layout(
     spacing = (height_mm - top_mm - bottom_mm) / n_rows
     baselines = tuple(float(round(top_mm + (r + 0.55) * spacing)) for r in range(n_rows))
     col_w = dur / n_cols
-    panels: list[Panel] = []
+    panels: list[PagePanel] = []
     for r, row in enumerate(grid):
         for c, lead in enumerate(row):
-            panels.append(Panel(lead, r, c, round(c * col_w, 9), round((c + 1) * col_w, 9),
+            panels.append(PagePanel(lead, r, c, round(c * col_w, 9), round((c + 1) * col_w, 9),
                                 float(x0_mm), baselines[r], False))
     for i, lead in enumerate(rhythm):
         r = len(grid) + i
-        panels.append(Panel(lead, r, 0, 0.0, dur, float(x0_mm), baselines[r], True))
+        panels.append(PagePanel(lead, r, 0, 0.0, dur, float(x0_mm), baselines[r], True))
     return PageLayout(width_mm, height_mm, tuple(panels), baselines, float(x0_mm), cal_x_mm,
                       dur, n_cols, spacing, top_mm - 2.0)

@@ -157,7 +157,8 @@ def draw_handwriting(img: np.ndarray, count: int, rng: np.random.Generator, px_p
             ctrl = np.vstack([[cx, cy], mid, tip])
             head = 3.5 * px_per_mm
             for da in (2.6, -2.6):
-                _stroke(img, np.vstack([tip, tip + head * np.array([math.cos(ang + da), math.sin(ang + da)])]), ink, pen)
+                barb = tip + head * np.array([math.cos(ang + da), math.sin(ang + da)])
+                _stroke(img, np.vstack([tip, barb]), ink, pen)
         elif kind == "tick":
             s = rng.uniform(3, 7) * px_per_mm
             ctrl = np.array([[cx - s, cy - 0.2 * s], [cx - 0.4 * s, cy + 0.5 * s], [cx + s, cy - s]])

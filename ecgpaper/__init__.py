@@ -1,12 +1,22 @@
 """ecgpaper: ECG image digitization, classification, scoring and data tools.
 
-The package behind this PhysioNet Challenge 2024 entry. Sub-modules:
+The package behind this PhysioNet Challenge 2024 entry. Subpackages:
+
+- :mod:`ecgpaper.digitize` -- ECG image -> 12-lead signal in mV (the digitizer).
+- :mod:`ecgpaper.classify` -- multi-label classification of the 11 Challenge classes.
+- :mod:`ecgpaper.scoring` -- the Challenge 2024 scorer (SNR with alignment, macro F).
+- :mod:`ecgpaper.simulate` -- synthetic labelled 12-lead ECGs (cardiac dipole model).
+- :mod:`ecgpaper.prepare` -- PTB-XL / CinC-2021 preparation, image lines, hidden test folders.
+- :mod:`ecgpaper.report` -- page overlays and run/evaluation reports.
+
+Modules:
 
 - :mod:`ecgpaper.constants` -- lead order, Challenge classes, paper scale.
-- :mod:`ecgpaper.wfdbio` -- tolerant WFDB header parsing and record writing.
-- :mod:`ecgpaper.scoring` -- the Challenge 2024 scorer (SNR with alignment, macro F).
-- :mod:`ecgpaper.prepare` -- PTB-XL / CinC-2021 preparation, hidden test folders.
+- :mod:`ecgpaper.wfdbio` -- tolerant WFDB header parsing, record reading and writing.
+- :mod:`ecgpaper.delineate` -- R peaks and RR, QRS, QT, PR intervals.
+- :mod:`ecgpaper.modelfiles` -- defensive reading of model files.
 - :mod:`ecgpaper.runner` -- the robust record loop behind ``run_model.py``.
+- :mod:`ecgpaper.demo` -- the main job end to end (``python -m ecgpaper.demo``).
 """
 
 __version__ = "0.1.0"

@@ -163,7 +163,8 @@ def parse_header(text: str, record: str = "<header>") -> Header:
 
     Examples
     --------
-    >>> h = parse_header("r1 2 500 5000\\nr1.dat 16 1000.0(0)/mV 16 0   I\\nr1.dat 16 1000/mV 16 0 0 0 0 II\\n# Labels: NORM")
+    >>> h = parse_header("r1 2 500 5000\\nr1.dat 16 1000.0(0)/mV 16 0   I\\n"
+    ...                  "r1.dat 16 1000/mV 16 0 0 0 0 II\\n# Labels: NORM")
     >>> h.fs_hz, h.num_samples, h.lead_names, h.gains, h.labels
     (500.0, 5000, ['I', 'II'], [1000.0, 1000.0], ['NORM'])
     """
@@ -246,6 +247,52 @@ def find_records(folder: str | os.PathLike) -> list[str]:
                 rel = Path(root, name).relative_to(folder).as_posix()
                 records.append(rel[: -len(".hea")])
     return sorted(records)
+
+
+def _is_image_line(line: str) -> bool:
+    """Whether ``line`` is an ``# Image:`` comment (any case, any spacing around ``#``)."""
+    body = line.strip()
+    if not body.startswith("#"):
+        return False
+    name, sep, _ = body.lstrip("#").partition(":")
+    return bool(sep) and name.strip().lower() == "image"
+
+
+def with_image_line(header_text: str, image_files: Sequence[str]) -> str:
+    """Header text with its ``# Image:`` lines replaced by one listing ``image_files``.
+
+    The one header rewriter of the project: the generator (``python -m ecg_image_kit``) and
+    ``python -m ecgpaper.prepare images`` both write their headers with it.  Old image lines
+    are recognised in any case and spacing (``#Image:``, ``# image:``), so that no stale
+    line survives for a case-insensitive reader; blank lines are dropped (WFDB readers skip
+    them); the new line goes last and reads ``# Image:`` alone when ``image_files`` is empty.
+
+    Parameters
+    ----------
+    header_text : str
+        Text of a ``.hea`` file.
+    image_files : sequence of str
+        Image file names, relative to the header's folder, in page order.
+
+    Returns
+    -------
+    str
+        The new header text, ending with a newline.
+
+    Examples
+    --------
+    >>> text = "r 1 500 10\\nr.dat 16 1000/mV 16 0 0 0 0 I\\n#image: old.png\\n\\n# Labels: NORM\\n"
+    >>> print(with_image_line(text, ["r-0.png", "r-1.png"]), end="")
+    r 1 500 10
+    r.dat 16 1000/mV 16 0 0 0 0 I
+    # Labels: NORM
+    # Image: r-0.png, r-1.png
+    >>> with_image_line("r 1 500 10\\n# Image: a.png\\n", [])
+    'r 1 500 10\\n# Image:\\n'
+    """
+    lines = [ln for ln in header_text.splitlines() if ln.strip() and not _is_image_line(ln)]
+    lines.append(f"# Image: {', '.join(image_files)}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def read_header(record: str | os.PathLike) -> Header:

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+import ecg_image_kit
 from ecgpaper.constants import LEADS_12
 from ecgpaper.digitize import cnn, load_digitizer, train_digitizer
 from ecgpaper.digitize.pipeline import digitize_image
 from ecgpaper.digitize.trace import RowTrace, track_row
 from ecgpaper.wfdbio import write_record
+from tests._synth import synthetic_ecg
 
-torch = pytest.importorskip("torch")
-ecg_image_kit = pytest.importorskip("ecg_image_kit")
-
-from tests.test_digitize import synthetic_ecg  # noqa: E402
 
 
 def _stroke_row(amp_px: float = 15.0):
@@ -104,6 +103,7 @@ def test_weights_round_trip_without_pickle(tmp_path: Path):
         cnn.CentreLineModel({"oversample": 2})
 
 
+@pytest.mark.slow
 def test_fit_on_a_rendered_page_lowers_the_loss():
     sig = synthetic_ecg(500.0, seed=31)
     res = ecg_image_kit.render(sig, 500.0, LEADS_12, config=dict(preset="clean", dpi=150), seed=32)
@@ -123,6 +123,7 @@ def test_fit_on_a_rendered_page_lowers_the_loss():
     assert fit["loss_last"] < 0.75 * fit["loss_first"], fit
 
 
+@pytest.mark.slow
 def test_fit_by_steps_is_the_same_on_a_quiet_or_a_busy_machine():
     """With a step count the fit does not depend on the clock: a generous and a tight (but
     sufficient) time cap, as on a quiet and a busy machine, give the same weights."""
@@ -141,6 +142,7 @@ def test_fit_by_steps_is_the_same_on_a_quiet_or_a_busy_machine():
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_pipeline_uses_the_network_only_when_given():
     sig = synthetic_ecg(500.0, seed=33)
     res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=34)
@@ -154,6 +156,7 @@ def test_pipeline_uses_the_network_only_when_given():
     assert len(same.maps["tracks"]) == len(same.maps["baselines"])
 
 
+@pytest.mark.slow
 def test_training_keeps_the_network_only_if_it_helps(tmp_path: Path):
     rec = tmp_path / "data" / "r1"
     rec.parent.mkdir()
@@ -172,6 +175,7 @@ def test_training_keeps_the_network_only_if_it_helps(tmp_path: Path):
     assert not list(model_dir.rglob("*.pkl")) and not list(model_dir.rglob("*.pt"))
 
 
+@pytest.mark.slow
 def test_training_uses_the_records_own_annotated_images(tmp_path: Path):
     """Images that come with the training data and carry an ecg_image_kit annotation are
     training pages of the network (up to half of them)."""

@@ -13,6 +13,7 @@ from ecgpaper.classify.model import best_threshold
 from ecgpaper.classify.gbm import fit_gbm, make_bins
 from ecgpaper.classify.trees import predict_raw
 from ecgpaper.constants import CLASSES, LEADS_12
+from ecgpaper.simulate import simulate_ecg
 from ecgpaper.wfdbio import write_record
 
 FS = 500.0
@@ -52,6 +53,7 @@ def synth_record(label: str, rng: np.random.Generator, fs_hz: float = FS, dur_s:
     return sig
 
 
+# Training takes about 10 s, so every test that uses this fixture is marked slow.
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("classify")
@@ -74,6 +76,7 @@ def trained(tmp_path_factory):
     return model_dir, load_classifier(model_dir)
 
 
+@pytest.mark.slow
 def test_model_files_are_json_and_npz(trained):
     model_dir, clf = trained
     cfg = json.loads((model_dir / "config.json").read_text())
@@ -84,6 +87,7 @@ def test_model_files_are_json_and_npz(trained):
     assert sorted(p.name for p in model_dir.iterdir()) == ["config.json", "trees.npz"]
 
 
+@pytest.mark.slow
 def test_recovers_rhythm_classes_on_masked_input(trained):
     _, clf = trained
     assert set(clf.classes) == set(RHYTHMS)
@@ -100,6 +104,7 @@ def test_recovers_rhythm_classes_on_masked_input(trained):
     assert hits["NORM"] >= n - 2, hits
 
 
+@pytest.mark.slow
 def test_reload_identical_and_absent_classes_never_emitted(trained):
     model_dir, clf = trained
     clf2 = load_classifier(model_dir)
@@ -154,14 +159,14 @@ def test_best_threshold_separable():
     assert f == 1.0 and 0.3 < thr < 0.7
 
 
+@pytest.mark.slow
 def test_recovers_simulator_rhythm_classes(tmp_path):
     """Trained on ecgpaper.simulate records, the rhythm classes come back on masked, noisy input."""
-    simulate = pytest.importorskip("ecgpaper.simulate")
     rng = np.random.default_rng(11)
     records = []
     for i in range(32):
         label = RHYTHMS[i % 4]
-        x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+        x, _ = simulate_ecg([label], rng, fs_hz=FS)
         rec = tmp_path / f"s{i:03d}"
         write_record(rec, x, FS, list(LEADS_12), comments=(f"Labels: {label}",))
         records.append(str(rec))
@@ -171,7 +176,7 @@ def test_recovers_simulator_rhythm_classes(tmp_path):
     n = 5
     for label in RHYTHMS:
         for _ in range(n):
-            x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+            x, _ = simulate_ecg([label], rng, fs_hz=FS)
             pred = clf.predict(augment_digitized(x, FS, rng), FS, LEADS_12)
             hits[label] += label in pred
             assert set(pred) <= set(RHYTHMS)
@@ -276,18 +281,18 @@ def test_af_rule_on_simulated_af_and_pacs():
     The rule is one of two votes for AFIB/AFL (the trees are the other; flutter with a
     regular or P-wave-locked conduction is theirs).
     """
-    simulate = pytest.importorskip("ecgpaper.simulate")
     from ecgpaper.classify.model import irregular_without_p
 
     rng = np.random.default_rng(3)
     hits = {"AFIB/AFL": 0, "PAC": 0}
     for label in ["AFIB/AFL"] * 8 + ["PAC"] * 4:
-        x, _ = simulate.simulate_ecg([label], rng, fs_hz=FS)
+        x, _ = simulate_ecg([label], rng, fs_hz=FS)
         f = extract_features(mask_3x4(x), FS, LEADS_12)
         hits[label] += bool(irregular_without_p(f[None])[0])
     assert hits["PAC"] == 0 and hits["AFIB/AFL"] >= 5, hits
 
 
+@pytest.mark.slow
 def test_fast_af_is_afib_not_tachy(trained):
     """AF at a ventricular rate above 100/min is AFIB/AFL; TACHY is for organised rhythms."""
     from ecgpaper.classify.model import irregular_without_p
@@ -454,6 +459,7 @@ def test_conduction_features_q_waves_and_terminal_forces():
     assert f["r_time_ms_V1"] > f["r_time_ms_V3"] + 30
 
 
+@pytest.mark.slow
 def test_trees_af_call_needs_an_irregular_or_fast_rhythm(trained):
     """The trees' AFIB/AFL call is dropped on a regular rhythm under 100/min, and on one that
     is regular apart from ectopic beats (bigeminy too) and has consistent P waves; not in
@@ -514,7 +520,7 @@ def test_bigeminy_rate_and_premature_beats(start_s):
                         start_s=start_s)
     for page in (x, mask_3x4(x)):
         f = extract_features(page, FS, LEADS_12)
-        get = lambda name: f[FEATURE_NAMES.index(name)]  # noqa: E731
+        get = lambda name, f=f: f[FEATURE_NAMES.index(name)]  # noqa: E731
         rate = 60.0 / (0.8 * (0.6 + 1.2) / 2)  # one short and one long cycle per two beats
         assert abs(get("hr_bpm") - rate) < 0.05 * rate
         assert 0.4 <= get("frac_premature") <= 0.6 and 0.4 <= get("frac_short_long") <= 0.6

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import wfdb
 
 from ecgpaper.delineate import (
     DELINEATION_METHOD, delineate, detect_r_peaks, fill_nan_hold, measure_intervals,
@@ -132,7 +133,6 @@ def test_speed_vectorized():
 @pytest.mark.shared_data
 @pytest.mark.skipif(not Path(str(LUDB) + ".hea").exists(), reason="LUDB sample absent")
 def test_ludb_record_1_against_experts():
-    wfdb = pytest.importorskip("wfdb")
     from ecgpaper.wfdbio import read_signal
 
     sig, header = read_signal(LUDB)

@@ -1,7 +1,7 @@
 """Tests of the digitizer (ecgpaper.digitize): stages, layouts and round trips.
 
 Hermetic: images come from the project's generator (``ecg_image_kit``) or are drawn with cv2;
-signals are a small synthetic 12-lead ECG built here (Einthoven-consistent limb leads).
+signals are a small synthetic 12-lead ECG (``tests/_synth.py``, Einthoven-consistent limb leads).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+import ecg_image_kit
+from ecg_image_kit.render import masked_signal
 from ecgpaper.constants import LEADS_12
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
@@ -23,33 +25,7 @@ from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_templ
                                        place_segment)
 from ecgpaper.scoring import snr_per_lead
 from ecgpaper.wfdbio import format_header, parse_header, write_record
-
-ecg_image_kit = pytest.importorskip("ecg_image_kit")
-masked_signal = pytest.importorskip("ecg_image_kit.render").masked_signal
-
-
-def synthetic_ecg(fs_hz: float = 500.0, duration_s: float = 10.0, seed: int = 0) -> np.ndarray:
-    """(n, 12) mV: Gaussian P/QRS/T beats; III, aVR, aVL, aVF derived from I and II."""
-    rng = np.random.default_rng(seed)
-    n = int(round(fs_hz * duration_s))
-    t = np.arange(n) / fs_hz
-    rr = 60.0 / rng.uniform(60, 85)
-    beats = np.arange(0.3, duration_s, rr)
-
-    def lead(amp_p, amp_q, amp_r, amp_s, amp_t):
-        x = np.zeros(n)
-        for b in beats:
-            for c, w, a in ((b - 0.16, 0.025, amp_p), (b - 0.03, 0.012, amp_q), (b, 0.016, amp_r),
-                            (b + 0.035, 0.012, amp_s), (b + 0.28, 0.05, amp_t)):
-                x += a * np.exp(-0.5 * ((t - c) / w) ** 2)
-        return x + 0.03 * np.sin(2 * np.pi * 0.2 * t + rng.uniform(0, 6))
-
-    i_ = lead(0.08, -0.05, 0.7, -0.15, 0.2)
-    ii = lead(0.12, -0.08, 1.1, -0.2, 0.3)
-    iii = ii - i_
-    avr, avl, avf = -(i_ + ii) / 2, i_ - ii / 2, ii - i_ / 2
-    chest = [lead(0.05 * k, -0.1, 0.3 + 0.25 * k, -1.0 + 0.15 * k, 0.1 + 0.05 * k) for k in range(6)]
-    return np.stack([i_, ii, iii, avr, avl, avf] + chest, axis=1)
+from tests._synth import synthetic_ecg
 
 
 def make_header(fs_hz: float, num_samples: int, names=LEADS_12):

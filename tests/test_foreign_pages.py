@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import logging
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,7 +30,6 @@ N = 5000
 X0 = 118.0          # column of the first sample
 ROWS = (700.0, 980.0, 1260.0, 1540.0)
 GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "eik_samples"
 
 
 def limb_consistent_ecg(seed: int = 0) -> np.ndarray:
@@ -209,6 +207,7 @@ def test_limb_lead_consistency_flags_a_misread_triple():
     assert limb_lead_consistency(leads)["I,II,III"] > 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shift_px, used", [(0.0, 1), (25.0, 0)])
 def test_training_uses_the_official_generators_annotated_images(tmp_path, shift_px, used):
     """A training record whose image comes with the official generator's JSON gives tiles and
@@ -236,15 +235,14 @@ def test_training_uses_the_official_generators_annotated_images(tmp_path, shift_
 
 @pytest.mark.shared_data
 @pytest.mark.slow
-def test_official_generator_plain_pages():
+def test_official_generator_plain_pages(shared_data):
     """Four plain pages of the official generator (dark and light grids): every lead read,
     none below 0 dB (the benchmark covers all 40 pages)."""
     from ecgpaper.digitize.load import read_image
     from ecgpaper.wfdbio import read_signal
 
-    pages = sorted(glob.glob(str(SHARED / "plain" / "*-0.png")))[:4]
-    if not pages:
-        pytest.skip("../shared/data/eik_samples is absent")
+    pages = sorted(glob.glob(str(shared_data("eik_samples/plain") / "*-0.png")))[:4]
+    assert pages, "no plain pages in ../shared/data/eik_samples/plain"
     logging.disable(logging.WARNING)
     try:
         means = []

@@ -318,16 +318,12 @@ def test_random_geometry_property(sig12):
 
 
 @pytest.mark.shared_data
-def test_real_record_roundtrip_snr():
+def test_real_record_roundtrip_snr(shared_data):
     """A real PTB-XL record (shared data, skipped when absent) reads back at >= 25 dB."""
-    from pathlib import Path
-
     from ecg_image_kit import render_record
     from ecgpaper.wfdbio import read_signal
 
-    rec = Path("/work/shared/data/ptbxl_subset500/records500/00000/00001_hr")
-    if not rec.with_suffix(".hea").exists():
-        pytest.skip("shared data not available")
+    rec = shared_data("ptbxl_subset500/records500/00000/00001_hr.hea").with_suffix("")
     sig, header = read_signal(rec)
     res = render_record(rec, "clean", seed=0)
     names = [LEADS_12[[x.upper() for x in LEADS_12].index(n.upper())] for n in header.lead_names]

@@ -137,3 +137,24 @@ def test_render_record_and_yolo(tree):
     rows = yolo_lines(res.annotation)
     vals = np.array([[float(v) for v in r.split()] for r in rows])
     assert vals.shape == (26, 5) and (vals[:, 1:] >= 0).all() and (vals[:, 1:] <= 1).all()
+
+
+def test_generator_and_prepare_images_write_the_same_header(tmp_path):
+    """One ``# Image:`` rewriter (``ecgpaper.wfdbio.with_image_line``): a header with a stale
+    lower-case image line and blank lines comes out of the generator byte-identical to what
+    ``python -m ecgpaper.prepare images`` makes of the generator's folder."""
+    from ecgpaper.prepare.images import add_image_lines
+
+    src = tmp_path / "in"
+    _records(src)
+    hea = src / "r3.hea"
+    lines = hea.read_text().splitlines()
+    hea.write_text("\n".join(lines[:2] + ["", "#image: stale.png"] + lines[2:] + ["", ""]))
+    out = tmp_path / "out"
+    assert main(["-i", str(src), "-o", str(out), "-n", "2", "--seed", "1", "--quiet", "dpi=60"]) == 0
+    generated = (out / "r3.hea").read_text()
+    assert generated.endswith("\n# Image: r3-0.png, r3-1.png\n")
+    assert "stale" not in generated and "\n\n" not in generated
+    assert generated.count("Image") == 1 and generated.splitlines()[:2] == lines[:2]
+    assert add_image_lines(out, quiet=True) == 3
+    assert (out / "r3.hea").read_text() == generated

@@ -117,7 +117,7 @@ def test_hidden_tolerates_short_and_odd_lines():
 
 
 def test_cli_images_and_hidden(tmp_path):
-    root = _training_folder(tmp_path / "d")
+    _training_folder(tmp_path / "d")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for args in (["images", "-d", "d"], ["hidden", "-i", "d", "-o", "h"]):
         result = subprocess.run([sys.executable, "-m", "ecgpaper.prepare", *args], cwd=tmp_path,

@@ -21,8 +21,6 @@ from ecgpaper.report.run import RunReport
 from ecgpaper.simulate import simulate_ecg
 from ecgpaper.wfdbio import parse_header, write_record
 
-pytest.importorskip("matplotlib")
-
 ROOT = Path(__file__).resolve().parents[1]
 FS_HZ = 500.0
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import wfdb
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -385,6 +386,7 @@ def folders(tmp_path_factory, ecg):
     return ref, out, sigs, noisy
 
 
+@pytest.mark.slow
 def test_evaluate_folders(folders, ecg):
     ref, out, sigs, noisy = folders
     res = evaluate_folders(ref, out, jobs=1)
@@ -421,6 +423,7 @@ def test_evaluate_folders(folders, ecg):
     assert res2.snr == res.snr and res2.f_measure == res.f_measure
 
 
+@pytest.mark.slow
 def test_cli_outputs(folders, tmp_path, capsys):
     ref, out, _, _ = folders
     summary = tmp_path / "scores.txt"
@@ -447,6 +450,7 @@ def test_cli_outputs(folders, tmp_path, capsys):
         "F-measure"]
 
 
+@pytest.mark.slow
 def test_cli_from_another_directory(folders, tmp_path):
     ref, out, _, _ = folders
     proc = subprocess.run(
@@ -498,7 +502,6 @@ def test_contract_violations_name_the_record(tmp_path, ecg):
 
 
 def test_fast_reader_matches_wfdb(tmp_path, ecg):
-    wfdb = pytest.importorskip("wfdb")
     x = ecg.copy()
     x[100:200, 3] = np.nan
     write_record(tmp_path / "r", x, FS, LEADS_12, gains=[1000.0] * 6 + [200.0] * 6,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ecgpaper.constants import CLASSES, LEADS_12
+from ecgpaper.delineate import measure_intervals
 from ecgpaper.simulate import (
     DEFAULT_CLASS_MIX,
     SIMULATABLE_CLASSES,
@@ -103,10 +104,9 @@ def test_precordial_r_wave_progression():
 
 
 def _measure(x):
-    delineate = pytest.importorskip("ecgpaper.delineate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return delineate.measure_intervals(x, FS, list(LEADS_12))
+        return measure_intervals(x, FS, list(LEADS_12))
 
 
 INTERVAL_CASES = [[c] for c in SIMULATABLE_CLASSES] + [
@@ -299,8 +299,9 @@ def test_parameters_vary_within_adult_ranges():
     for seed in range(20):
         x, p = _sim(["NORM"], seed, duration_s=4.0)
         tpl = p["templates"]["N"]
-        hrs.append(p["hr_bpm"]); axes.append(p["qrs_axis_deg"]); pr.append(tpl["pr_ms"])
-        qrs.append(tpl["qrs_ms"]); qtc.append(p["qtc_ms"]); amps.append(np.abs(x).max())
+        for values, value in ((hrs, p["hr_bpm"]), (axes, p["qrs_axis_deg"]), (pr, tpl["pr_ms"]),
+                              (qrs, tpl["qrs_ms"]), (qtc, p["qtc_ms"]), (amps, np.abs(x).max())):
+            values.append(value)
         assert 18 <= p["age"] <= 95 and p["sex"] in ("Female", "Male")
     for values, lo, hi in ((hrs, 60, 100), (axes, -30, 90), (pr, 120, 200), (qrs, 70, 110),
                            (qtc, 350, 450), (amps, 0.5, 4.0)):

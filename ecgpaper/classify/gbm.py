@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgpaper.classify.trees import predict_raw
+from ecgpaper.classify.trees import predict_raw  # noqa: F401  (used by the Examples)
 
 
 def make_bins(X: np.ndarray, n_bins: int = 32) -> tuple[np.ndarray, np.ndarray]:

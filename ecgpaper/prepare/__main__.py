@@ -34,7 +34,8 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ptbxl", help="PTB-XL → Challenge training records with the 11 labels")
-    p.add_argument("-i", "--input", required=True, help="PTB-XL root (ptbxl_database.csv, scp_statements.csv, records500/)")
+    p.add_argument("-i", "--input", required=True,
+                   help="PTB-XL root (ptbxl_database.csv, scp_statements.csv, records500/)")
     p.add_argument("-o", "--output", required=True, help="output folder (sub-folders mirrored)")
     p.add_argument("--rate", type=int, choices=(500, 100), default=500, help="records500 or records100 (default 500)")
     p.add_argument("--folds", type=_folds, default=None, help="only these strat_folds, e.g. 1,2,3")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,12 @@ class PrepareError(ValueError):
 
 
 @dataclass
-class RunSummary:
-    """Outcome of one preparation run.
+class PrepareSummary:
+    """Outcome of one preparation run (``python -m ecgpaper.prepare``).
+
+    Not ``ecgpaper.runner.RunSummary``, which counts a ``run_model.py`` run (records read,
+    signals and labels written, seconds) and feeds the run report; this one counts records
+    written by a preparation tool, with its extra note lines and logging of each failure.
 
     Attributes
     ----------

@@ -31,7 +31,7 @@ from ecgpaper.constants import DEFAULT_ADC_GAIN
 from ecgpaper.prepare._common import (
     DEMOGRAPHIC_KEYS,
     PrepareError,
-    RunSummary,
+    PrepareSummary,
     cast_age,
     cast_sex,
     check_distinct_folders,
@@ -350,7 +350,7 @@ def prepare_cinc(cinc_dir: str | os.PathLike, out_dir: str | os.PathLike,
     check_distinct_folders(cinc_dir, out_dir)
     records = find_records(cinc_dir)
     counts = new_counts()
-    summary = RunSummary("cinc")
+    summary = PrepareSummary("cinc")
     for record in progress(records, "CinC", quiet):
         try:
             text, digital, labels = cinc_record_texts(cinc_dir, record)

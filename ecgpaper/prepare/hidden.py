@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from ecgpaper.prepare._common import (
-    RunSummary,
+    PrepareSummary,
     check_distinct_folders,
     copy_file_atomic,
     find_records,
@@ -110,7 +110,7 @@ def make_hidden(in_dir: str | os.PathLike, out_dir: str | os.PathLike, quiet: bo
     """
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     check_distinct_folders(in_dir, out_dir)
-    summary = RunSummary("hidden")
+    summary = PrepareSummary("hidden")
     no_images = missing_images = 0
     for record in progress(find_records(in_dir), "Hidden", quiet):
         src, dst = in_dir / record, out_dir / record

@@ -15,8 +15,8 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from ecgpaper.prepare._common import RunSummary, comment_key, find_records, progress
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgpaper.prepare._common import PrepareSummary, find_records, progress
+from ecgpaper.wfdbio import atomic_write_bytes, with_image_line
 
 logger = logging.getLogger("ecgpaper.prepare")
 
@@ -65,24 +65,6 @@ def find_image_files(folder: str | os.PathLike) -> dict[str, list[str]]:
     return {r: sort_image_files(f) for r, f in found.items()}
 
 
-def with_image_line(header_text: str, image_files: list[str]) -> str:
-    """Header text with its ``# Image:`` lines replaced by one listing ``image_files``.
-
-    Examples
-    --------
-    >>> print(with_image_line("r 1 500 10\\nr.dat 16 1000/mV 16 0 0 0 0 I\\n#Image: old.png\\n# Labels: NORM\\n",
-    ...                       ["r-0.png", "r-1.png"]), end="")
-    r 1 500 10
-    r.dat 16 1000/mV 16 0 0 0 0 I
-    # Labels: NORM
-    # Image: r-0.png, r-1.png
-    """
-    lines = [ln for ln in header_text.splitlines()
-             if ln.strip() and not (ln.lstrip().startswith("#") and comment_key(ln) == "image")]
-    lines.append(f"# Image: {', '.join(image_files)}".rstrip())
-    return "\n".join(lines) + "\n"
-
-
 def add_image_lines(folder: str | os.PathLike, quiet: bool = False) -> int:
     """Add or rewrite the ``# Image:`` line of every header under ``folder``, in place.
 
@@ -107,7 +89,7 @@ def add_image_lines(folder: str | os.PathLike, quiet: bool = False) -> int:
     folder = Path(folder)
     records = find_records(folder)
     images = find_image_files(folder)
-    summary = RunSummary("images")
+    summary = PrepareSummary("images")
     with_images = 0
     for record in progress(records, "Images", quiet):
         files = images.get(record, [])

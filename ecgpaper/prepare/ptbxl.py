@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Sequence
 from ecgpaper.prepare._common import (
     DEMOGRAPHIC_KEYS,
     PrepareError,
-    RunSummary,
+    PrepareSummary,
     cast_age,
     cast_number,
     cast_sex,
@@ -361,7 +361,7 @@ def prepare_ptbxl(
     rows = [r for r in rows if (ptbxl_dir / f"{r.record}.hea").is_file()]
 
     counts = new_counts()
-    summary = RunSummary("ptbxl")
+    summary = PrepareSummary("ptbxl")
     for row in progress(rows, f"PTB-XL {rate_hz} Hz", quiet):
         try:
             labels = _prepare_one(row, ptbxl_dir, out_dir, scp_table,
