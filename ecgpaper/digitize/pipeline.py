@@ -69,7 +69,7 @@ DEFAULT_PARAMS: dict = {
     "fall_lag_samples": 1.5,     # a pulse whose fall runs into the signal (no foot): the fall's
                                  # centre lies this many samples after the first sample (the
                                  # official generator draws the fall between the 2nd and 3rd
-                                 # sample after the pulse's last; learnt from annotated pages)
+                                 # sample after the pulse's last; train_digitizer searches it)
     "junction_nan_s": 0.02,      # where two panels of a row meet, this much of each side is
                                  # left NaN (the strokes of both leads and a separator share
                                  # those columns)
