@@ -119,6 +119,14 @@ def column_runs(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return sc, sr, er - 1
 
 
+def _step_cost(pt: np.ndarray, pb: np.ndarray, ct: np.ndarray, cb: np.ndarray) -> np.ndarray:
+    """Cost of stepping from a run (top ``pt``, bottom ``pb``) to one in the next inked column
+    (``ct``, ``cb``): their vertical gap plus 1 % of the distance between their centres
+    (arrays broadcast)."""
+    return np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
+        + 0.01 * np.abs((ct + cb) - (pt + pb))
+
+
 def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarray,
              n_cols: int, skip_cost: float, entry_cost: float | None = None) -> np.ndarray:
     """Choose one run per column (or none) along a connected path; return run index per column.
@@ -158,8 +166,7 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
     pt, pb = tt[:-1, :, None], bb[:-1, :, None]
     ct, cb = tt[1:, None, :], bb[1:, None, :]
     with np.errstate(invalid="ignore"):
-        trans = np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
-            + 0.01 * np.abs((ct + cb) - (pt + pb))
+        trans = _step_cost(pt, pb, ct, cb)
     trans[np.isnan(trans)] = np.inf
     skip = skip_cost * (np.diff(cols_with) - 1).astype(np.float64)
     cnt = counts[cols_with]
@@ -215,8 +222,7 @@ def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np
     i_cur = start[jm + 1] + local % cnt[1:][jm]
     tf, bf = np.asarray(top, np.float64), np.asarray(bot, np.float64)
     pt, pb, ct, cb = tf[i_prev], bf[i_prev], tf[i_cur], bf[i_cur]
-    trans_np = np.maximum(0.0, np.maximum(ct - pb - 1, pt - cb - 1)) \
-        + 0.01 * np.abs((ct + cb) - (pt + pb))
+    trans_np = _step_cost(pt, pb, ct, cb)
     trans = trans_np.tolist()
     sk = (skip_cost * (np.diff(cols_with) - 1).astype(np.float64)).tolist()
     un = np.asarray(unary, np.float64).tolist()
