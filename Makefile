@@ -6,10 +6,10 @@ WORK ?= demo_work
 .PHONY: demo test install install-dev bench
 
 install:
-	$(PYTHON) -m pip install -r requirements.txt
+	$(PYTHON) -m pip install -e . -c constraints.txt
 
 install-dev:
-	$(PYTHON) -m pip install -r requirements-dev.txt
+	$(PYTHON) -m pip install -r requirements-dev.txt -c constraints.txt -e .
 
 # The main job end to end (simulated data by default; DATA=folder for real records).
 demo: install

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from ecgpaper.wfdbio import find_records  # noqa: F401  (official name and meaning)
+from ecgcore.wfdbio import find_records  # noqa: F401  (official name and meaning)
 
 substring_labels = "# Labels:"
 substring_images = "# Image:"

@@ -23,15 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecgpaper.simulate import make_dataset  # noqa: E402
+from ecgpaper.simulate import make_dataset
 
 _CHILD = r"""
 import json, resource, sys, time
-sys.path.insert(0, sys.argv[1])
 import ecgpaper.classify.model as M
-records = json.loads(open(sys.argv[2]).read())
+records = json.loads(open(sys.argv[1]).read())
 stamps = {}
 build = M.build_training_set
 def timed_build(*a, **k):
@@ -41,11 +38,11 @@ def timed_build(*a, **k):
     return out
 M.build_training_set = timed_build
 t = time.perf_counter()
-M.train_classifier(records, sys.argv[3], seed=0)
+M.train_classifier(records, sys.argv[2], seed=0)
 stamps["train_s"] = time.perf_counter() - t
 stamps["fit_s"] = stamps["train_s"] - stamps["features_s"]
 stamps["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-used = json.loads(open(sys.argv[3] + "/config.json").read())["records_summary"]["used"]
+used = json.loads(open(sys.argv[2] + "/config.json").read())["records_summary"]["used"]
 if used != len(records):
     sys.exit(f"only {used} of {len(records)} records were used for training")
 print(json.dumps(stamps))
@@ -59,7 +56,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    root = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         paths = make_dataset(Path(tmp) / "data", sizes[-1], seed=args.seed, noise_level="low", jobs=2)
@@ -71,7 +67,7 @@ def main() -> None:
             listing = Path(tmp) / f"records_{n}.json"  # a file: argv is too short for 4000
             listing.write_text(json.dumps(records[:n]))
             out = subprocess.run(
-                [sys.executable, "-c", _CHILD, root, str(listing), str(Path(tmp) / f"model_{n}")],
+                [sys.executable, "-c", _CHILD, str(listing), str(Path(tmp) / f"model_{n}")],
                 capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"training on {n} records failed:\n{out.stderr[-3000:]}")

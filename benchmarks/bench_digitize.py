@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import resource
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -34,21 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from ecg_image_kit import LAYOUTS, render
+from ecg_image_kit.render import masked_signal
 
-from ecg_image_kit import LAYOUTS, render  # noqa: E402
-from ecg_image_kit.render import masked_signal  # noqa: E402
+from ecgcore.constants import LEADS_12, canonical_lead_name
+from ecgcore.wfdbio import read_signal
+from ecgpaper.digitize import load_digitizer, train_digitizer
+from ecgpaper.digitize.api import assemble_leads
+from ecgpaper.digitize.layout import ROWS_TO_LAYOUTS, LAYOUT_GRIDS, find_rows, layout_panels
+from ecgpaper.digitize.pipeline import digitize_image
+from ecgpaper.digitize.resample import place_segment
+from ecgpaper.scoring import snr_per_lead
 
-from ecgpaper.constants import LEADS_12, canonical_lead_name  # noqa: E402
-from ecgpaper.digitize import load_digitizer, train_digitizer  # noqa: E402
-from ecgpaper.digitize.api import assemble_leads  # noqa: E402
-from ecgpaper.digitize.layout import ROWS_TO_LAYOUTS, LAYOUT_GRIDS, find_rows, layout_panels  # noqa: E402
-from ecgpaper.digitize.pipeline import digitize_image  # noqa: E402
-from ecgpaper.digitize.resample import place_segment  # noqa: E402
-from ecgpaper.scoring import snr_per_lead  # noqa: E402
-from ecgpaper.wfdbio import read_signal  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]  # the repository root
 
 
 def naive_digitize(image: np.ndarray, fs_hz: float, num_samples: int) -> dict[str, np.ndarray]:

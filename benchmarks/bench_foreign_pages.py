@@ -30,16 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from ecgcore.wfdbio import read_signal
+from ecgpaper.digitize import load_digitizer
+from ecgpaper.digitize.api import assemble_leads
+from ecgpaper.digitize.load import read_image
+from ecgpaper.digitize.pipeline import digitize_image
+from ecgpaper.scoring import snr_per_lead
 
-from ecgpaper.digitize import load_digitizer  # noqa: E402
-from ecgpaper.digitize.api import assemble_leads  # noqa: E402
-from ecgpaper.digitize.load import read_image  # noqa: E402
-from ecgpaper.digitize.pipeline import digitize_image  # noqa: E402
-from ecgpaper.scoring import snr_per_lead  # noqa: E402
-from ecgpaper.wfdbio import read_signal  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]  # the repository root
 
 #: Luminance (0-255) bounds of the major grid colour: dark below the first, light above the
 #: second.

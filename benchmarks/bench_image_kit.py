@@ -39,11 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import find_records, write_record
 
-from ecgpaper.constants import LEADS_12  # noqa: E402
-from ecgpaper.wfdbio import find_records, write_record  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository root
 
 STEPS = ("read", "render", "encode", "write")
 
@@ -221,7 +220,7 @@ def bench_png_levels(src: Path, pages: int) -> None:
     from ecg_image_kit import is_noisy
     from ecg_image_kit.io import encode_image
     from ecg_image_kit.render import render
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     records = find_records(src)[:pages]
     print("Median over pages of the fastest of 3 encodings (CPU ms); 'up' filter; moderate pages use "

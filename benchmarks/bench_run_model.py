@@ -63,7 +63,7 @@ from ecgpaper.demo import _copy_records, _rename_masked_references  # noqa: E402
 from ecgpaper.digitize import api as dig_api  # noqa: E402
 from ecgpaper.prepare import make_hidden, prepare_ptbxl  # noqa: E402
 from ecgpaper.scoring.evaluate import evaluate_folders  # noqa: E402
-from ecgpaper.wfdbio import find_records  # noqa: E402
+from ecgcore.wfdbio import find_records  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 #: Digitizer stages in the order ``digitize_image`` records them.

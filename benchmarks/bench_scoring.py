@@ -35,19 +35,16 @@ import os
 import platform
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecgpaper.constants import CLASSES, LAYOUT_GRIDS, LEADS_12  # noqa: E402
-from ecgpaper.scoring import compute_snr, evaluate_folders, find_shift, read_record  # noqa: E402
-from ecgpaper.simulate import simulate_ecg  # noqa: E402
-from ecgpaper.wfdbio import write_record  # noqa: E402
+from ecgcore.constants import CLASSES, LAYOUT_GRIDS, LEADS_12
+from ecgcore.wfdbio import write_record
+from ecgpaper.scoring import compute_snr, evaluate_folders, find_shift, read_record
+from ecgpaper.simulate import simulate_ecg
 
 FS_HZ = 500.0
 DURATION_S = 10.0

@@ -33,7 +33,7 @@ def render_record(
     Parameters
     ----------
     record_path : path-like
-        Record path without extension; read with :func:`ecgpaper.wfdbio.read_signal`
+        Record path without extension; read with :func:`ecgcore.wfdbio.read_signal`
         (any WFDB format, lead names in any case, any rate).
     config, seed, with_masks
         As for :func:`render`.
@@ -43,7 +43,7 @@ def render_record(
     RenderResult
         Its annotation also holds ``"record"`` (the record name).
     """
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     signal, header = read_signal(record_path)
     res = render(signal, header.fs_hz, header.lead_names, config=config, seed=seed, with_masks=with_masks)

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 
 #: YOLO class ids: 0-11 lead traces (LEADS_12 order), 12-23 lead-name labels.
 YOLO_CLASSES: tuple[str, ...] = tuple(LEADS_12) + tuple(f"label_{x}" for x in LEADS_12)
@@ -101,7 +101,7 @@ def lead_warnings(lead_names: Sequence[str]) -> list[str]:
     ([], ["repeated lead names ['II']: only the first column of each is drawn"])
     """
     from ecg_image_kit.render import own_rows
-    from ecgpaper.constants import canonical_lead_name
+    from ecgcore.constants import canonical_lead_name
 
     names = [canonical_lead_name(str(x)) for x in lead_names]
     out = []
@@ -133,7 +133,7 @@ def process_record(task: dict[str, Any]) -> dict[str, Any]:
     from ecg_image_kit import encode_png, is_noisy
     from ecg_image_kit.io import dumps_annotation, encode_image
     from ecg_image_kit.render import masked_signal, render
-    from ecgpaper.wfdbio import atomic_write_bytes, read_signal, with_image_line, write_record
+    from ecgcore.wfdbio import atomic_write_bytes, read_signal, with_image_line, write_record
 
     rel = task["record"]
     src = Path(task["input"]) / rel

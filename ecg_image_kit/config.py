@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ecgpaper.constants import LAYOUT_GRIDS, PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+from ecgcore.constants import LAYOUT_GRIDS, PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
 
 from ecg_image_kit.paper import FONT_FAMILIES
 

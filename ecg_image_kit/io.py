@@ -1,6 +1,6 @@
 """Fast I/O for the batch path: annotation JSON and image bytes.
 
-Records are read with :func:`ecgpaper.wfdbio.read_signal` (numpy for the
+Records are read with :func:`ecgcore.wfdbio.read_signal` (numpy for the
 common single-file format-16 case, ``wfdb`` for the rest).
 :func:`dumps_annotation` writes the bytes of ``json.dumps`` with a
 vectorised path for the long lists of trace coordinates (about 5x faster on

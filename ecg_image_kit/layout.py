@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from ecgpaper.constants import LAYOUT_GRIDS
+from ecgcore.constants import LAYOUT_GRIDS
 
 #: Layout names understood by :func:`page_layout`.
 LAYOUTS: tuple[str, ...] = tuple(LAYOUT_GRIDS)
@@ -108,7 +108,7 @@ def layout_grid(layout: str, rhythm_leads: list[str] | tuple[str, ...] | None = 
     grid, default_rhythm = LAYOUT_GRIDS[layout]
     if rhythm_leads is None:
         return grid, default_rhythm
-    from ecgpaper.constants import canonical_lead_name
+    from ecgcore.constants import canonical_lead_name
 
     rhythm = tuple(canonical_lead_name(x) for x in rhythm_leads)
     if len(rhythm) != len(default_rhythm):

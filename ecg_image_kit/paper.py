@@ -19,7 +19,7 @@ import os
 import cv2
 import numpy as np
 
-from ecgpaper.constants import LARGE_SQUARE_MM, SMALL_SQUARE_MM
+from ecgcore.constants import LARGE_SQUARE_MM, SMALL_SQUARE_MM
 
 _FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 _FONT_PREFERENCES = {

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from ecgpaper.constants import LEADS_12, MM_PER_INCH, canonical_lead_name
+from ecgcore.constants import LEADS_12, MM_PER_INCH, canonical_lead_name
 
 from ecg_image_kit import distort, marks
 from ecg_image_kit.config import (PAPER_SIZES_MM, TRACE_COLORS, RenderConfig, as_config,
@@ -224,7 +224,7 @@ def render(
     --------
     >>> t = np.arange(5000) / 500.0
     >>> sig = np.stack([np.sin(2 * np.pi * 1.2 * t)] * 12, axis=1)
-    >>> from ecgpaper.constants import LEADS_12
+    >>> from ecgcore.constants import LEADS_12
     >>> res = render(sig, 500, LEADS_12, seed=1)
     >>> res.image.shape, len(res.annotation["leads"])
     ((1700, 2200, 3), 13)

@@ -9,10 +9,10 @@ The package behind this PhysioNet Challenge 2024 entry. Subpackages:
 - :mod:`ecgpaper.prepare` -- PTB-XL / CinC-2021 preparation, image lines, hidden test folders.
 - :mod:`ecgpaper.report` -- page overlays and run/evaluation reports.
 
-Modules:
+Modules (the lead order, classes and paper scale, :mod:`ecgcore.constants`, and the WFDB
+reading and writing, :mod:`ecgcore.wfdbio`, live in the base package :mod:`ecgcore`, which
+``ecg_image_kit`` uses too):
 
-- :mod:`ecgpaper.constants` -- lead order, Challenge classes, paper scale.
-- :mod:`ecgpaper.wfdbio` -- tolerant WFDB header parsing, record reading and writing.
 - :mod:`ecgpaper.delineate` -- R peaks and RR, QRS, QT, PR intervals.
 - :mod:`ecgpaper.modelfiles` -- defensive reading of model files.
 - :mod:`ecgpaper.runner` -- the robust record loop behind ``run_model.py``.

@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from ecgpaper.wfdbio import find_records, read_header, read_signal, write_record
+from ecgcore.wfdbio import find_records, read_header, read_signal, write_record
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,12 +35,12 @@ import numpy as np
 from ecgpaper import __version__
 from ecgpaper.classify import load_classifier, train_classifier
 from ecgpaper.classify.model import Classifier
-from ecgpaper.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
+from ecgcore.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
 from ecgpaper.digitize import Digitizer, digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.load import confined_path, read_image
 from ecgpaper.digitize.resample import FILL_METHODS
 from ecgpaper.modelfiles import check_choice, read_json
-from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
+from ecgcore.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
                              write_record)
 
 __all__ = ["DigitizationModel", "RunSummary", "train", "load", "run_record", "conform_signal",

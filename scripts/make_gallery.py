@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ecg_image_kit import RenderConfig, preset, render
+from ecgcore.constants import LEADS_12
 
-from ecg_image_kit import RenderConfig, preset, render  # noqa: E402
-from ecgpaper.constants import LEADS_12  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository root
 
 
 def synthetic_ecg(fs: float = 500.0, duration_s: float = 10.0, seed: int = 0) -> np.ndarray:

@@ -14,18 +14,15 @@ prints each file with the record's sampled key parameters.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ecgpaper.constants import (  # noqa: E402
+from ecgcore.constants import (
     LARGE_SQUARE_MM,
     LEADS_12,
     MM_PER_INCH,
@@ -33,7 +30,7 @@ from ecgpaper.constants import (  # noqa: E402
     PAPER_SPEED_MM_PER_S,
     SMALL_SQUARE_MM,
 )
-from ecgpaper.simulate import SIMULATABLE_CLASSES, simulate_ecg  # noqa: E402
+from ecgpaper.simulate import SIMULATABLE_CLASSES, simulate_ecg
 
 LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 ROW_MM = 30.0  # height of one lead row

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import wfdb
 
+from ecgcore.wfdbio import (MAX_SAMPLES, MAX_SIGNALS, HeaderError, parse_header, read_header,
+                            write_record)
 from ecgpaper.scoring import evaluate as ev
 from ecgpaper.scoring import evaluate_folders, main, read_record
 from ecgpaper.scoring.evaluate import score_record
-from ecgpaper.wfdbio import (MAX_SAMPLES, MAX_SIGNALS, HeaderError, parse_header, read_header,
-                             write_record)
 
 REPO = Path(__file__).resolve().parents[1]
 FS = 500
@@ -94,7 +94,7 @@ def test_huge_sample_count_is_refused_fast_without_memory(tmp_path):
     script = textwrap.dedent(f"""
         import json, resource, time
         from pathlib import Path
-        from ecgpaper.wfdbio import HeaderError, read_header, read_signal
+        from ecgcore.wfdbio import HeaderError, read_header, read_signal
         from ecgpaper.scoring.evaluate import ScoringError, main, read_record, score_record
         root = Path({str(tmp_path)!r})
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -168,7 +168,7 @@ def test_edge_signals_round_trip_through_wfdb(tmp_path, caplog):
     x[:, 0] = np.nan                                                  # an all-NaN lead
     x[5, 1], x[6, 1] = 1e300, -1e300                                   # huge values: clipped
     x[7, 2], x[8, 2] = np.inf, -np.inf                                 # inf: never written
-    with caplog.at_level(logging.WARNING, logger="ecgpaper.wfdbio"):
+    with caplog.at_level(logging.WARNING, logger="ecgcore.wfdbio"):
         write_record(tmp_path / "edge", x, FS, ["I", "II", "V1", "V2"], ["Labels: NORM"])
     p = _roundtrip(tmp_path / "edge")
     assert np.isnan(p[:, 0]).all()

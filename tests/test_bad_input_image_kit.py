@@ -14,8 +14,8 @@ import pytest
 from ecg_image_kit import RenderConfig, render
 from ecg_image_kit.cli import find_records, lead_warnings, main
 from ecg_image_kit.render import own_rows
-from ecgpaper.constants import LEADS_12
-from ecgpaper.wfdbio import write_record
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import write_record
 
 FS = 100
 GOOD = ["--quiet", "dpi=60"]

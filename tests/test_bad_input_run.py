@@ -21,12 +21,12 @@ import wfdb
 from ecgpaper import runner
 from ecgpaper.classify import FEATURE_NAMES, load_classifier
 from ecgpaper.classify.model import Classifier, fit_classifier
-from ecgpaper.constants import CLASSES, LEADS_12
+from ecgcore.constants import CLASSES, LEADS_12
 from ecgpaper.digitize import cnn, load_digitizer
 from ecgpaper.digitize.load import MAX_IMAGE_PIXELS, read_image
 from ecgpaper.modelfiles import ModelFileError
 from ecgpaper.simulate import simulate_ecg
-from ecgpaper.wfdbio import parse_header, read_header, write_record
+from ecgcore.wfdbio import parse_header, read_header, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 

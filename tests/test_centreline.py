@@ -16,11 +16,11 @@ import pytest
 import torch
 
 import ecg_image_kit
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import write_record
 from ecgpaper.digitize import cnn, load_digitizer, train_digitizer
 from ecgpaper.digitize.pipeline import digitize_image
 from ecgpaper.digitize.trace import RowTrace, track_row
-from ecgpaper.wfdbio import write_record
 from tests._synth import synthetic_ecg
 
 

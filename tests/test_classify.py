@@ -12,9 +12,9 @@ from ecgpaper.classify.augment import augment_digitized, mask_3x4
 from ecgpaper.classify.model import best_threshold
 from ecgpaper.classify.gbm import fit_gbm, make_bins
 from ecgpaper.classify.trees import predict_raw
-from ecgpaper.constants import CLASSES, LEADS_12
+from ecgcore.constants import CLASSES, LEADS_12
 from ecgpaper.simulate import simulate_ecg
-from ecgpaper.wfdbio import write_record
+from ecgcore.wfdbio import write_record
 
 FS = 500.0
 RHYTHMS = ("NORM", "TACHY", "BRADY", "AFIB/AFL")

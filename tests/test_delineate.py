@@ -133,7 +133,7 @@ def test_speed_vectorized():
 @pytest.mark.shared_data
 @pytest.mark.skipif(not Path(str(LUDB) + ".hea").exists(), reason="LUDB sample absent")
 def test_ludb_record_1_against_experts():
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     sig, header = read_signal(LUDB)
     fs = header.fs_hz

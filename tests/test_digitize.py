@@ -16,7 +16,7 @@ import pytest
 
 import ecg_image_kit
 from ecg_image_kit.render import masked_signal
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
@@ -24,7 +24,7 @@ from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_m
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
                                        place_segment)
 from ecgpaper.scoring import snr_per_lead
-from ecgpaper.wfdbio import format_header, parse_header, write_record
+from ecgcore.wfdbio import format_header, parse_header, write_record
 from tests._synth import synthetic_ecg
 
 

@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 from ecgpaper.digitize import train_digitizer
 from ecgpaper.digitize.gridlines import remove_grid_lines
 from ecgpaper.digitize.layout import pulse_rise_foot
 from ecgpaper.digitize.pipeline import digitize_image, limb_lead_consistency, signal_gap_mm
 from ecgpaper.scoring import snr_per_lead
-from ecgpaper.wfdbio import write_record
+from ecgcore.wfdbio import write_record
 
 PPM = 200 / 25.4  # 200 dpi
 FS = 500.0
@@ -239,7 +239,7 @@ def test_official_generator_plain_pages(shared_data):
     """Four plain pages of the official generator (dark and light grids): every lead read,
     none below 0 dB (the benchmark covers all 40 pages)."""
     from ecgpaper.digitize.load import read_image
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     pages = sorted(glob.glob(str(shared_data("eik_samples/plain") / "*-0.png")))[:4]
     assert pages, "no plain pages in ../shared/data/eik_samples/plain"

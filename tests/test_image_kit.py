@@ -10,7 +10,7 @@ import pytest
 
 from ecg_image_kit import LAYOUTS, RenderConfig, RenderResult, masked_signal, preset, render
 from ecg_image_kit.config import sample_params
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 
 FS = 500
 
@@ -321,7 +321,7 @@ def test_random_geometry_property(sig12):
 def test_real_record_roundtrip_snr(shared_data):
     """A real PTB-XL record (shared data, skipped when absent) reads back at >= 25 dB."""
     from ecg_image_kit import render_record
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     rec = shared_data("ptbxl_subset500/records500/00000/00001_hr.hea").with_suffix("")
     sig, header = read_signal(rec)

@@ -13,8 +13,8 @@ import pytest
 
 from ecg_image_kit import render_record
 from ecg_image_kit.cli import find_records, image_seed, main, yolo_lines
-from ecgpaper.constants import LEADS_12
-from ecgpaper.wfdbio import read_header, read_signal, write_record
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import read_header, read_signal, write_record
 
 
 def _records(root: Path) -> None:
@@ -140,7 +140,7 @@ def test_render_record_and_yolo(tree):
 
 
 def test_generator_and_prepare_images_write_the_same_header(tmp_path):
-    """One ``# Image:`` rewriter (``ecgpaper.wfdbio.with_image_line``): a header with a stale
+    """One ``# Image:`` rewriter (``ecgcore.wfdbio.with_image_line``): a header with a stale
     lower-case image line and blank lines comes out of the generator byte-identical to what
     ``python -m ecgpaper.prepare images`` makes of the generator's folder."""
     from ecgpaper.prepare.images import add_image_lines

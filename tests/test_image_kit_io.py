@@ -16,8 +16,8 @@ import wfdb
 
 from ecg_image_kit import render
 from ecg_image_kit.io import dumps_annotation, encode_image
-from ecgpaper.constants import LEADS_12
-from ecgpaper.wfdbio import read_header, read_signal, write_record
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import read_header, read_signal, write_record
 
 
 def _signal(rng: np.random.Generator, n: int, leads: int) -> np.ndarray:

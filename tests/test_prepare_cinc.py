@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import wfdb
 
-from ecgpaper.constants import CLASSES
+from ecgcore.constants import CLASSES
+from ecgcore.wfdbio import read_header, read_signal
 from ecgpaper.prepare import SNOMED_TO_CLASS, prepare_cinc, snomed_to_labels
 from ecgpaper.prepare.cinc import SINUS_CODES, split_codes
-from ecgpaper.wfdbio import read_header, read_signal
 from tests.test_prepare_helpers import make_cinc_record
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpaper.wfdbio import format_header, write_record
+from ecgcore.wfdbio import format_header, write_record
 
 PTBXL_LEADS = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 CINC_LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]

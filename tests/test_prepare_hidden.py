@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import read_header, write_record
 from ecgpaper.prepare import add_image_lines, hidden_header_text, make_hidden
 from ecgpaper.prepare.images import find_image_files, sort_image_files
-from ecgpaper.wfdbio import read_header, write_record
 
 REPO = Path(__file__).resolve().parents[1]
 

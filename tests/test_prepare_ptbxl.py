@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import wfdb
 
-from ecgpaper.constants import CLASSES
+from ecgcore.constants import CLASSES
+from ecgcore.wfdbio import read_header
 from ecgpaper.prepare import load_scp_statements, prepare_ptbxl, ptbxl_labels
 from ecgpaper.prepare.ptbxl import NO_12SL_MESSAGE, load_12sl
-from ecgpaper.wfdbio import read_header
 from tests.test_prepare_helpers import PTBXL_ROWS, make_12sl, make_ptbxl, ptbxl_signal
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from ecg_image_kit import render
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import parse_header, write_record
 from ecgpaper.digitize import digitize_images
 from ecgpaper.report import page_overlay
 from ecgpaper.report.run import RunReport
 from ecgpaper.simulate import simulate_ecg
-from ecgpaper.wfdbio import parse_header, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 FS_HZ = 500.0

@@ -2,7 +2,7 @@
 
 Hermetic: reference records come from the project's simulator, estimates are
 made from them here (shifted, offset, noisy, NaN-masked, broken), and both are
-written with ``ecgpaper.wfdbio.write_record`` under ``tmp_path``. The numbers
+written with ``ecgcore.wfdbio.write_record`` under ``tmp_path``. The numbers
 checked are the hand-computed cases of spec sections 4.2-4.6.
 """
 
@@ -19,7 +19,8 @@ import wfdb
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import write_record
 from ecgpaper.delineate import DELINEATION_METHOD
 from ecgpaper.scoring import (
     ScoringError,
@@ -38,7 +39,6 @@ from ecgpaper.scoring import (
 from ecgpaper.scoring import alignment
 from ecgpaper.scoring.evaluate import main
 from ecgpaper.simulate import simulate_ecg
-from ecgpaper.wfdbio import write_record
 
 REPO = Path(__file__).resolve().parents[1]
 FS = 500.0

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ecgpaper.constants import CLASSES, LEADS_12
+from ecgcore.constants import CLASSES, LEADS_12
+from ecgcore.wfdbio import read_header, read_signal
 from ecgpaper.delineate import measure_intervals
 from ecgpaper.simulate import (
     DEFAULT_CLASS_MIX,
@@ -28,7 +29,6 @@ from ecgpaper.simulate import (
 from ecgpaper.simulate.__main__ import main as cli_main
 from ecgpaper.simulate.classes import TERRITORIES
 from ecgpaper.simulate.dipole import dipole_to_leads, electrodes_to_leads, lead_vectors
-from ecgpaper.wfdbio import read_header, read_signal
 
 FS = 500.0
 IDX = {name: i for i, name in enumerate(LEADS_12)}

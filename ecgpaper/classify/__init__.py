@@ -2,7 +2,8 @@
 
 Public API::
 
-    train_classifier(records, model_dir, verbose=False, seed=0, time_budget_s=None)
+    train_classifier(records, model_dir, verbose=False, seed=0, time_budget_s=None,
+                     params=None, jobs=None)
     load_classifier(model_dir) -> Classifier | None
     Classifier.predict(signal_mv, fs_hz, lead_names) -> list[str]
     Classifier.predict_proba(signal_mv, fs_hz, lead_names) -> dict[str, float]

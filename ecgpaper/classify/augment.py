@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 
 #: Column of each lead on a 3x4 page (lead II is also the 10-s rhythm strip).
 PAGE_3X4_COLUMN: dict[str, int] = {

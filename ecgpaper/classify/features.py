@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from scipy.signal import resample_poly
 
-from ecgpaper.constants import LEADS_12, canonical_lead_name
+from ecgcore.constants import LEADS_12, canonical_lead_name
 from ecgpaper.delineate import delineate, fill_nan_hold
 
 #: Sampling rate the features are computed at.

@@ -29,9 +29,9 @@ from ecgpaper.classify.features import (FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ
                                        resample_nan, to_standard_leads)
 from ecgpaper.classify.gbm import fit_gbm
 from ecgpaper.classify.trees import check_trees, predict_raw
-from ecgpaper.constants import CLASSES
+from ecgcore.constants import CLASSES
 from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json, read_npz
-from ecgpaper.wfdbio import atomic_write_bytes, read_header, read_signal
+from ecgcore.wfdbio import atomic_write_bytes, read_header, read_signal
 
 logger = logging.getLogger("ecgpaper.classify")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpaper.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, LAYOUT_GRIDS, canonical_lead_name
+from ecgcore.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, LAYOUT_GRIDS, canonical_lead_name
 from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json
 from ecgpaper.scoring import snr_per_lead
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgcore.wfdbio import atomic_write_bytes
 
 from .cnn import load_centreline, save_centreline
 from .load import confined_path, read_image
@@ -75,7 +75,7 @@ def _render_pairs(records: list[str], rng: np.random.Generator, n_images: int,
     from ecg_image_kit import render
     from ecg_image_kit.render import masked_signal
 
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     if not records:
         return
@@ -179,7 +179,7 @@ def _annotated_pages(records: list[str], max_pages: int, with_reference: bool = 
     """
     from ecg_image_kit.render import masked_signal
 
-    from ecgpaper.wfdbio import HeaderError, read_header, read_signal
+    from ecgcore.wfdbio import HeaderError, read_header, read_signal
 
     made = 0
     for rec in records:
@@ -548,7 +548,7 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
     ----------
     images : list of numpy.ndarray
         ``(H, W, 3)`` uint8 RGB pages of the record (grey/RGBA accepted).
-    header : ecgpaper.wfdbio.Header
+    header : ecgcore.wfdbio.Header
         Target: ``fs_hz``, ``num_samples``, ``num_signals``, ``lead_names`` (any case).
     digitizer : Digitizer or None
         Trained parameters; None = the classical defaults.
@@ -613,7 +613,7 @@ def assemble_leads(found: dict[str, list[np.ndarray]], header, fill: str = "nan"
     ----------
     found : dict
         Canonical lead name -> list of ``(n,)`` read-outs (several images or panels).
-    header : ecgpaper.wfdbio.Header
+    header : ecgcore.wfdbio.Header
     fill : {"nan", "template"}
     num_samples : int or None
         Output length; the header's when None.

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ecgpaper.modelfiles import ModelFileError, check_number, read_json, read_npz
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgcore.wfdbio import atomic_write_bytes
 
 from .trace import RowTrace
 

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from scipy import signal as ssignal
 
-from ecgpaper.constants import LAYOUT_GRIDS
+from ecgcore.constants import LAYOUT_GRIDS
 
 from .trace import falloff_extent
 

@@ -1,7 +1,7 @@
 """Shared pieces of the preparation tools: record discovery, progress, failure summary.
 
 Every tool iterates records in sorted order, writes every output atomically
-(:func:`ecgpaper.wfdbio.atomic_write_bytes`), mirrors the input sub-folder
+(:func:`ecgcore.wfdbio.atomic_write_bytes`), mirrors the input sub-folder
 structure and never stops at one broken record: the failure is logged with
 its traceback, counted, and summarised at the end.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, TypeVar
 
-from ecgpaper.constants import CLASSES
-from ecgpaper.wfdbio import atomic_write_bytes, find_records  # noqa: F401  (re-exported)
+from ecgcore.constants import CLASSES
+from ecgcore.wfdbio import atomic_write_bytes, find_records  # noqa: F401  (re-exported)
 
 logger = logging.getLogger("ecgpaper.prepare")
 
@@ -81,7 +81,7 @@ def progress(items: Sequence[T] | Iterable[T], desc: str, quiet: bool = False,
 
 
 def order_labels(labels: Iterable[str]) -> list[str]:
-    """Labels in the order of :data:`ecgpaper.constants.CLASSES` (unknown ones dropped).
+    """Labels in the order of :data:`ecgcore.constants.CLASSES` (unknown ones dropped).
 
     Examples
     --------

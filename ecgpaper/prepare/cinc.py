@@ -27,7 +27,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ecgpaper.constants import DEFAULT_ADC_GAIN
+from ecgcore.constants import DEFAULT_ADC_GAIN
+from ecgcore.wfdbio import Header, HeaderError, atomic_write_bytes, format_header, parse_header, to_digital
 from ecgpaper.prepare._common import (
     DEMOGRAPHIC_KEYS,
     PrepareError,
@@ -44,7 +45,6 @@ from ecgpaper.prepare._common import (
     order_labels,
     progress,
 )
-from ecgpaper.wfdbio import Header, HeaderError, atomic_write_bytes, format_header, parse_header, to_digital
 
 logger = logging.getLogger("ecgpaper.prepare")
 
@@ -187,7 +187,7 @@ def snomed_to_labels(codes: Iterable[str | int]) -> list[str]:
     Returns
     -------
     list of str
-        In the order of :data:`ecgpaper.constants.CLASSES`; possibly empty.
+        In the order of :data:`ecgcore.constants.CLASSES`; possibly empty.
 
     Examples
     --------

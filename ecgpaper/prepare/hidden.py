@@ -15,6 +15,7 @@ import logging
 import os
 from pathlib import Path
 
+from ecgcore.wfdbio import HeaderError, atomic_write_bytes, parse_header
 from ecgpaper.prepare._common import (
     PrepareSummary,
     check_distinct_folders,
@@ -23,7 +24,6 @@ from ecgpaper.prepare._common import (
     header_lines,
     progress,
 )
-from ecgpaper.wfdbio import HeaderError, atomic_write_bytes, parse_header
 
 logger = logging.getLogger("ecgpaper.prepare")
 

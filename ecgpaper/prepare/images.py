@@ -15,8 +15,8 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from ecgcore.wfdbio import atomic_write_bytes, with_image_line
 from ecgpaper.prepare._common import PrepareSummary, find_records, progress
-from ecgpaper.wfdbio import atomic_write_bytes, with_image_line
 
 logger = logging.getLogger("ecgpaper.prepare")
 

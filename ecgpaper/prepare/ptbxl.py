@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from ecgcore.wfdbio import HeaderError, atomic_write_bytes, parse_header
 from ecgpaper.prepare._common import (
     DEMOGRAPHIC_KEYS,
     PrepareError,
@@ -36,7 +37,6 @@ from ecgpaper.prepare._common import (
     order_labels,
     progress,
 )
-from ecgpaper.wfdbio import HeaderError, atomic_write_bytes, parse_header
 
 logger = logging.getLogger("ecgpaper.prepare")
 
@@ -155,7 +155,7 @@ def ptbxl_labels(
     Returns
     -------
     list of str
-        Labels in the order of :data:`ecgpaper.constants.CLASSES`; possibly empty.
+        Labels in the order of :data:`ecgcore.constants.CLASSES`; possibly empty.
 
     Examples
     --------
@@ -317,7 +317,7 @@ def prepare_ptbxl(
     -------
     dict of str to int
         Label counts per class in the order of
-        :data:`ecgpaper.constants.CLASSES`, then ``unlabeled`` (records with an
+        :data:`ecgcore.constants.CLASSES`, then ``unlabeled`` (records with an
         empty ``# Labels:`` line), ``written`` and ``failed`` (records).
 
     Raises

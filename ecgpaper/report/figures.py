@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgcore.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+from ecgcore.wfdbio import atomic_write_bytes
 
 __all__ = ["ReportError", "require_matplotlib", "confidence_rgba", "record_figure", "error_figure",
            "lead_snr_chart", "snr_histogram", "reference_figure"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import quote
 
-from ecgpaper.wfdbio import atomic_write_bytes
+from ecgcore.wfdbio import atomic_write_bytes
 
 __all__ = ["esc", "href", "fmt", "table", "write_page"]
 

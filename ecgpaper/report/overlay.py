@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ecgpaper.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
+from ecgcore.constants import PAPER_GAIN_MM_PER_MV, PAPER_SPEED_MM_PER_S
 from ecgpaper.digitize.pipeline import DEFAULT_PARAMS
 
 __all__ = ["PanelTrace", "PageOverlay", "page_overlay", "panel_confidence", "to_page"]

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpaper.constants import canonical_lead_name
+from ecgcore.constants import canonical_lead_name
+from ecgcore.wfdbio import atomic_write_bytes, read_header
 from ecgpaper.runner import run_folder, run_record
-from ecgpaper.wfdbio import atomic_write_bytes, read_header
 
 from .figures import (ReportError, confidence_rgba, error_figure, record_figure,
                       require_matplotlib)
@@ -121,7 +121,7 @@ class RunReport:
         ----------
         rel : str
             Record path relative to the data folder.
-        header : ecgpaper.wfdbio.Header
+        header : ecgcore.wfdbio.Header
         pages : list of (name, image, ImageReadout)
             As filled by ``digitize_images(..., pages=)``.
         signal : numpy.ndarray or None

@@ -51,9 +51,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import CLASSES, canonical_lead_name
-from ecgpaper.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, read_header,
-                             read_signal)
+from ecgcore.constants import CLASSES, canonical_lead_name
+from ecgcore.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, read_header,
+                            read_signal)
 
 from .alignment import ALIGNMENT_METHODS
 from .classification import ClassScore, class_table, clean_labels, compute_f_measure
@@ -117,11 +117,11 @@ def read_record(record: str | os.PathLike, header: Header | None = None
 
     Notes
     -----
-    Read with :func:`ecgpaper.wfdbio.read_signal`: single-file format-16 records
+    Read with :func:`ecgcore.wfdbio.read_signal`: single-file format-16 records
     (every Challenge record) with ``numpy.fromfile`` (12x faster than ``wfdb.rdsamp``,
     0.20 vs 2.4 ms per record; ``docs/benchmarks/scoring.md``), any other layout with ``wfdb``; both give identical
     arrays. Only the header's sample count is read (at most
-    :data:`~ecgpaper.wfdbio.MAX_SAMPLES` per signal), so an oversized ``.dat``
+    :data:`~ecgcore.wfdbio.MAX_SAMPLES` per signal), so an oversized ``.dat``
     costs no memory.
     """
     record = Path(record)
@@ -400,7 +400,7 @@ def evaluate_folders(ref_folder: str | os.PathLike, est_folder: str | os.PathLik
     Examples
     --------
     >>> import tempfile
-    >>> from ecgpaper.wfdbio import write_record
+    >>> from ecgcore.wfdbio import write_record
     >>> d = Path(tempfile.mkdtemp())
     >>> t = np.arange(1000) / 500.0
     >>> x = np.stack([np.sin(2 * np.pi * 1.1 * t), np.cos(2 * np.pi * 0.7 * t)], axis=1)

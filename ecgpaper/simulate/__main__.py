@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from typing import Sequence
 
-from ecgpaper.constants import CLASSES
+from ecgcore.constants import CLASSES
 
 
 def build_parser() -> argparse.ArgumentParser:

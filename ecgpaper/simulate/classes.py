@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import CLASSES
+from ecgcore.constants import CLASSES
 
 #: Classes the simulator can make: all 11 Challenge classes.
 SIMULATABLE_CLASSES: tuple[str, ...] = tuple(CLASSES)
@@ -346,7 +346,7 @@ def sample_record_parameters(labels: Sequence[str], rng: np.random.Generator) ->
     (['CD', 'BRADY'], 'sinus', True)
     """
     from ecgpaper.simulate.dipole import lead_vectors  # local: avoid a cycle at import
-    from ecgpaper.constants import LEADS_12
+    from ecgcore.constants import LEADS_12
 
     labels = validate_labels(labels)
     s = set(labels)

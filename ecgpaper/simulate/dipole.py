@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecgpaper.constants import LEADS_12
+from ecgcore.constants import LEADS_12
 
 #: Electrodes in the order of the electrode-potential arrays.
 ELECTRODES: tuple[str, ...] = ("RA", "LA", "LL", "V1", "V2", "V3", "V4", "V5", "V6")

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import CLASSES, LEADS_12
+from ecgcore.constants import CLASSES, LEADS_12
 from ecgpaper.simulate import dipole, noise, rhythm
 from ecgpaper.simulate.classes import DEFAULT_CLASS_MIX, sample_record_parameters, validate_labels
 
@@ -296,7 +296,7 @@ def assign_labels(n_records: int, seed: int, class_mix: dict[str, float] | None 
 
 def _make_one(args: tuple) -> str:
     out_dir, index, seed, labels, fs_hz, duration_s, noise_level, write_params = args
-    from ecgpaper.wfdbio import atomic_write_bytes, write_record
+    from ecgcore.wfdbio import atomic_write_bytes, write_record
 
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
     signal, params = simulate_ecg(labels, rng, fs_hz=fs_hz, duration_s=duration_s, noise_level=noise_level)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/ptbxl_rate_labels.py [--data ../shared/data]
+    python benchmarks/bench_ptbxl_rate_labels.py [--data ../shared/data]
 
 TACHY and BRADY are facts of the rate (over 100/min, under 60/min), but PTB-XL labels
 them only where the cardiologist wrote a rhythm statement (STACH, SVTAC, PSVT; SBRAD).
@@ -19,19 +19,15 @@ TACHY where its AF rule holds.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_classify import ptbxl_table  # noqa: E402
-from ecgpaper.classify.features import FEATURE_NAMES, extract_features  # noqa: E402
-from ecgpaper.classify.model import RATE_RULES, best_cut  # noqa: E402
-from ecgpaper.wfdbio import read_signal  # noqa: E402
+from ecgcore.wfdbio import read_signal
+from ecgpaper.benchutil import ptbxl_table
+from ecgpaper.classify.features import FEATURE_NAMES, extract_features
+from ecgpaper.classify.model import RATE_RULES, best_cut
 
 
 def f_measure(ref: np.ndarray, pred: np.ndarray) -> float:

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ecgpaper.constants import DEFAULT_ADC_GAIN, DEFAULT_FMT, DIGITAL_MAX, DIGITAL_MIN
+from ecgcore.constants import DEFAULT_ADC_GAIN, DEFAULT_FMT, DIGITAL_MAX, DIGITAL_MIN
 
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/simulate_bench.py [--n 200] [--seeds 10] [--jobs 1] [--real DIR]
+    python benchmarks/bench_simulate.py [--n 200] [--seeds 10] [--jobs 1] [--real DIR]
 
 1. Times ``make_dataset`` for ``--n`` records of 10 s at 500 Hz (default mix,
    low noise) into a temporary folder.
@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 import warnings
@@ -30,9 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecgpaper.simulate import DEFAULT_CLASS_MIX, make_dataset, simulate_ecg  # noqa: E402
+from ecgpaper.simulate import DEFAULT_CLASS_MIX, make_dataset, simulate_ecg
 
 
 def main() -> None:
@@ -100,7 +97,7 @@ def main() -> None:
 
 def beat_features(x: np.ndarray, fs_hz: float) -> dict:
     """Rate, intervals and median-beat amplitudes of one record (NaN where not measurable)."""
-    from ecgpaper.constants import LEADS_12
+    from ecgcore.constants import LEADS_12
     from ecgpaper.delineate import delineate, measure_intervals
 
     with warnings.catch_warnings():
@@ -132,7 +129,7 @@ def compare_with_real(folder: Path, n: int = 100) -> None:
     """Print percentiles of simulated NORM vs real PTB-XL NORM (sinus) features."""
     import csv
 
-    from ecgpaper.wfdbio import read_signal
+    from ecgcore.wfdbio import read_signal
 
     rows = list(csv.DictReader(open(folder / "labels_superclass.csv", newline="")))
     rows = [r for r in rows if r["diagnostic_superclass"] == "NORM" and r["rhythm"] == "SR"][:n]
