@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,7 @@ import pytest
 import ecg_image_kit
 from ecg_image_kit.render import masked_signal
 from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import format_header, parse_header, write_record
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
@@ -24,7 +26,6 @@ from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_m
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
                                        place_segment)
 from ecgpaper.scoring import snr_per_lead
-from ecgcore.wfdbio import format_header, parse_header, write_record
 from tests._synth import synthetic_ecg
 
 
@@ -458,6 +459,103 @@ def test_training_skips_a_broken_record(tmp_path: Path, caplog):
     # the pages asked for); the broken one is reported once
     assert cfg["meta"]["n_images"] == 2 and cfg["params"] == {"morph_h_ratio": 1.05}
     assert sum("skipping" in r.message and "bad" in r.message for r in caplog.records) == 1
+
+
+def _slow_down(monkeypatch, name: str, delay_s: float) -> None:
+    """Make ``ecgpaper.digitize.api.<name>`` take ``delay_s`` longer (a loaded machine)."""
+    from ecgpaper.digitize import api
+
+    real = getattr(api, name)
+
+    def slow(*args, **kwargs):
+        time.sleep(delay_s)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, name, slow)
+
+
+def test_training_without_labelled_records_keeps_a_tiny_budget(tmp_path: Path, monkeypatch):
+    """Issue 17: with no labelled records the digitizer has the whole budget, and training
+    took 51 s of a 25-s one (the search checked the clock only between candidate values and
+    went on to the next parameter).  The budget is now checked page by page: on pages that
+    take 0.5 s longer, a 3-s budget ends in seconds with a loadable model whose cut search
+    keeps the defaults, and no network."""
+    from ecgpaper import runner
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):  # signals, no "# Labels:" line
+        write_record(str(data / f"r{i}"), synthetic_ecg(500.0, seed=40 + i), 500.0,
+                     list(LEADS_12))
+    _slow_down(monkeypatch, "digitize_image", 0.5)
+    t0 = time.monotonic()
+    summary = runner.train(data, tmp_path / "model", time_budget_s=3.0)
+    wall_s = time.monotonic() - t0
+    assert summary["records_labelled"] == 0 and summary["records_with_signal"] == 4
+    assert wall_s < 3.0 + 5.0, wall_s
+    digitization, classifier = runner.load(tmp_path / "model")
+    assert classifier is None and digitization.digitizer is not None
+    dig = digitization.digitizer
+    assert dig.params == {} and dig.centreline is None
+    assert dig.meta["search_stopped_at"].startswith("morph_h_ratio=")
+    assert dig.meta["centreline"]["skipped"] == "no time left"
+
+
+@pytest.mark.slow
+def test_training_budget_cuts_the_network_fit_and_its_validation(tmp_path: Path, monkeypatch,
+                                                                 caplog):
+    """Step 2 under a budget: the fit stops at the time left less the validation's share (4.5 s
+    here: 1.5 s per page), with a warning, and the validation stops page by page; here its
+    pages take 5 s, so it stops after the first (an overshoot of about one page)."""
+    import torch
+    from ecgpaper.digitize import api
+
+    rec = tmp_path / "data" / "r1"
+    rec.parent.mkdir()
+    write_record(str(rec), synthetic_ecg(500.0, seed=44), 500.0, list(LEADS_12))
+
+    def slow_page(*args, centreline=None, **kwargs):
+        time.sleep(2.5)
+        return [20.0 if centreline is None else 21.0] * 12
+
+    monkeypatch.setattr(api, "_page_snr", slow_page)
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports seconds
+    budget_s, t_start = 14.0, time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="ecgpaper.digitize.api"):
+        meta, model = api._train_centreline_step(
+            [str(rec)], np.random.default_rng(0), {}, [(None, None, None)] * 3, t_start,
+            budget_s, None, 1, ("clean",), 0, False, 10**6, page_s=0.5)
+    wall_s = time.perf_counter() - t_start
+    assert budget_s < wall_s < budget_s + 6.0, wall_s
+    assert 0 < meta["steps"] < 10**6 and "network fit stopped" in caplog.text
+    assert meta["validation_stopped_at_page"] == 1 and "validation stopped" in caplog.text
+    assert meta["validation_db"] == {"classical": 20.0, "centreline": 21.0}
+    assert model is not None  # kept on the page it validated
+
+
+@pytest.mark.slow
+def test_training_with_an_ample_budget_is_the_training_without_one(tmp_path: Path):
+    """A budget that is never reached changes nothing: the same data and seed give the same
+    parameters, network fit and validation as without a budget."""
+    rec = tmp_path / "data" / "r1"
+    rec.parent.mkdir()
+    write_record(str(rec), synthetic_ecg(500.0, seed=45), 500.0, list(LEADS_12))
+    cfgs, weights = [], []
+    for k, budget_s in enumerate((None, 600.0)):
+        model_dir = tmp_path / f"model{k}"
+        train_digitizer([str(rec)], model_dir, seed=0, time_budget_s=budget_s, n_images=1,
+                        candidates={"morph_h_ratio": [1.0, 1.1]}, cnn_pages=1, cnn_steps=3)
+        cfg = json.loads((model_dir / "digitizer" / "config.json").read_text())
+        for key in ("train_s",):
+            cfg["meta"].pop(key)
+        for key in ("seconds", "steps_per_s", "prep_s"):
+            cfg["meta"]["centreline"].pop(key)
+        cfgs.append(cfg)
+        npz = model_dir / "digitizer" / "centreline.npz"
+        weights.append(dict(np.load(npz)) if npz.is_file() else None)
+    assert cfgs[0] == cfgs[1] and cfgs[0]["meta"]["centreline"]["steps"] == 3
+    if weights[0] is not None:
+        assert all(np.array_equal(weights[0][n], weights[1][n]) for n in weights[0])
 
 
 def test_row_candidates_ignore_ink_specks():

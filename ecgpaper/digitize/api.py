@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ecgcore.constants import DIGITAL_MAX, DEFAULT_ADC_GAIN, LAYOUT_GRIDS, canonical_lead_name
+from ecgcore.wfdbio import atomic_write_bytes
 from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json
 from ecgpaper.scoring import snr_per_lead
-from ecgcore.wfdbio import atomic_write_bytes
 
 from .cnn import load_centreline, save_centreline
 from .load import confined_path, read_image
@@ -292,8 +292,12 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
         Seed of record order, render seeds and network initialisation.
     time_budget_s : float or None
         Wall-clock cap: 30 % for step 1 (at least one image is used when any record is
-        given), the rest for step 2.  None = no cap (the result then depends on the data and
-        the seed only).
+        given), the rest for step 2.  It is checked page by page (and step by step in the
+        network fit), so a run overshoots it by about one page's processing; a parameter whose
+        values the search had no time to score all keeps its default (as do the parameters
+        after it), and the network is skipped when too little time is left for it (``meta``
+        says what was cut).  None = no cap (the result then depends on the data and
+        the seed only); an ample cap that is never reached gives the same result as None.
     n_images : int
         Images rendered for the parameter search (and the network's validation).
     candidates : dict or None
@@ -319,16 +323,27 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     scores: dict = {}
     data = []
     levels = ("clean", "styles", "moderate", "heavy")
+    # the budget is a cap checked page by page: a run overshoots it by one page at most
+    search_end = None if search_budget is None else t_start + search_budget
+
+    def collect_over() -> bool:
+        return search_budget is not None and time.perf_counter() - t_start > 0.25 * search_budget
+
     if records:
         # the training folder's own annotated images (as a Challenge folder brings them) are
         # validation pages first, then rendered pages fill up
         for image, _, hdr, ref in _annotated_pages(records, n_images // 2, with_reference=True):
             data.append((image, ref, hdr))
-        for image, ref, hdr, _ in _render_pairs(records, rng, n_images - len(data), levels):
-            data.append((image, ref, hdr))
-            if search_budget is not None and time.perf_counter() - t_start > 0.25 * search_budget:
+            if collect_over():
                 break
+        if not (data and collect_over()):
+            for image, ref, hdr, _ in _render_pairs(records, rng, n_images - len(data), levels):
+                data.append((image, ref, hdr))
+                if collect_over():
+                    break
     used: dict[int, str] = {}  # page -> the brush parameter the pipeline used on it
+    page_times: list[float] = []  # seconds per page digitization, to size the validation
+    stopped = None  # "name=value" whose evaluation the budget cut short
     for name, values in cands.items():
         per_value = {}
         for v in values:
@@ -338,33 +353,47 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
             for k, (image, ref, hdr) in enumerate(data):
                 if name in _BRUSH_PARAMS and used.get(k, name) != name:
                     continue  # the other brush parameter applies to this page
+                if search_end is not None and time.perf_counter() > search_end:
+                    stopped = f"{name}={v}"
+                    break
+                t_page = time.perf_counter()
                 try:
                     ro = digitize_image(image, hdr.fs_hz, hdr.num_samples, trial)
                 except Exception as exc:  # noqa: BLE001 -- one page: log, score nothing, go on
                     log.warning("digitizer training: page %d failed with %s=%s: %r", k, name, v, exc)
                     continue
+                page_times.append(time.perf_counter() - t_page)
                 used[k] = ro.info.get("h_ratio_param", name)
                 if name in _BRUSH_PARAMS and used[k] != name:
                     continue
                 vals.extend(_readout_snr(ro.leads, ref, hdr))
+            if stopped:
+                break  # a value scored on part of the pages is not compared with the others
             per_value[str(v)] = float(np.nanmean(vals)) if vals else float("nan")
             if verbose:
                 log.info("digitizer training: %s=%s -> %.2f dB", name, v, per_value[str(v)])
-            if search_budget is not None and time.perf_counter() - t_start > search_budget:
-                break
         finite = {k: s for k, s in per_value.items() if np.isfinite(s)}
-        if finite:
+        if finite and not stopped:  # a search cut short keeps the default
             best = max(finite, key=finite.get)
             params[name] = type(values[0])(float(best)) if not isinstance(values[0], str) else best
-        scores[name] = per_value
+        if per_value:
+            scores[name] = per_value
+        if stopped:
+            log.warning("digitizer training: the parameter search stopped at its time budget "
+                        "(%.1f s) while scoring %s; this parameter and those not searched keep "
+                        "their defaults", search_budget, stopped)
+            break
     out = Path(model_dir) / SUBDIR
     out.mkdir(parents=True, exist_ok=True)
     meta = {"n_records": len(records), "n_images": len(data), "seed": seed, "scores_db": scores}
+    if stopped:
+        meta["search_stopped_at"] = stopped
     kept = False
     if records and data and (cnn_budget_s is None or cnn_budget_s > 0):
+        page_s = float(np.mean(page_times)) if page_times else 1.0
         meta["centreline"], model = _train_centreline_step(
             records, rng, params, data, t_start, time_budget_s, cnn_budget_s, cnn_pages,
-            levels, seed, verbose, CNN_STEPS if cnn_steps is None else int(cnn_steps))
+            levels, seed, verbose, CNN_STEPS if cnn_steps is None else int(cnn_steps), page_s)
         kept = model is not None
         if kept:
             save_centreline(model, out)
@@ -384,14 +413,30 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
 def _train_centreline_step(records: list[str], rng: np.random.Generator, params: dict,
                            data: list, t_start: float, time_budget_s: float | None,
                            cnn_budget_s: float | None, cnn_pages: int, levels: tuple[str, ...],
-                           seed: int, verbose: bool, steps: int) -> tuple[dict, object | None]:
-    """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None)."""
-    import torch
+                           seed: int, verbose: bool, steps: int, page_s: float = 1.0
+                           ) -> tuple[dict, object | None]:
+    """Step 2 of :func:`train_digitizer`: fit, validate, and return (meta, model or None).
 
-    from .cnn import CentreLineModel, collect_tiles, fit_tiles
+    With ``time_budget_s``, the validation's time is set aside before the fit: per page of
+    step 1, three times ``page_s`` (the mean seconds of one classical digitization in step
+    1; the network adds about half a classical digitization, per the per-stage table of
+    ``docs/benchmarks.md``, so a validation page costs about 2.5 of them), at least 1 s.
+    The budget is checked page by page in the tile preparation and the validation (whose
+    verdict then rests on the pages it read), and step by step in the fit, which stops with
+    a warning.
+    """
 
     def remaining() -> float:
         return np.inf if time_budget_s is None else time_budget_s - (time.perf_counter() - t_start)
+
+    # keep time for the validation: two digitizations (one with the network) per page of step 1
+    reserve_s = max(1.0, 3.0 * page_s) * len(data)
+    if remaining() - reserve_s <= 1.0:  # too little for the fit (checked again after the tiles)
+        return {"skipped": "no time left", "pages": 0}, None
+
+    import torch
+
+    from .cnn import CentreLineModel, collect_tiles, fit_tiles
 
     t_prep = time.perf_counter()
     n_own = 0
@@ -410,8 +455,7 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
     prep_s = time.perf_counter() - t_prep
     fit_s = CNN_CAP_S if cnn_budget_s is None else float(cnn_budget_s)
     if time_budget_s is not None:
-        # keep time for the validation: two digitizations per page of step 1
-        fit_s = min(fit_s, remaining() - 1.0 * len(data))
+        fit_s = min(fit_s, remaining() - reserve_s)
     if fit_s <= 1.0 or not tiles:
         return {"skipped": "no time left" if tiles else "no tiles", "pages": n_pages}, None
     threads = train_threads()
@@ -422,9 +466,12 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
             "prep_s": round(prep_s, 1), "torch_threads": threads, "steps_asked": steps}
     meta.update(fit_tiles(model, tiles, targets, rng, fit_s, max_steps=steps))
     meta["steps_per_s"] = round(meta["steps"] / max(meta["seconds"], 1e-9), 2)
+    if meta["steps"] == 0:  # the cap ran out before the first step: nothing to validate
+        log.warning("digitizer training: no time left for a network step (cap %.1f s)", fit_s)
+        return {**meta, "skipped": "no time left"}, None
     if meta["steps"] < steps:
         log.warning("digitizer training: the network fit stopped at its wall-clock cap "
-                    "(%.0f s) after %d of %d steps; the model depends on this machine's speed",
+                    "(%.1f s) after %d of %d steps; the model depends on this machine's speed",
                     fit_s, meta["steps"], steps)
     elif verbose:
         log.info("digitizer training: %d network steps in %.0f s (%.1f steps/s, %d threads)",
@@ -432,6 +479,11 @@ def _train_centreline_step(records: list[str], rng: np.random.Generator, params:
     del tiles, targets
     base, with_cnn = [], []
     for k, (image, ref, hdr) in enumerate(data):
+        if remaining() <= 0:
+            log.warning("digitizer training: the validation stopped at the time budget after "
+                        "%d of %d pages", k, len(data))
+            meta["validation_stopped_at_page"] = k
+            break
         try:
             a = _page_snr(image, ref, hdr, params)
             b = _page_snr(image, ref, hdr, params, centreline=model)

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgpaper.modelfiles import ModelFileError, check_number, read_json, read_npz
 from ecgcore.wfdbio import atomic_write_bytes
+from ecgpaper.modelfiles import ModelFileError, check_number, read_json, read_npz
 
 from .trace import RowTrace
 
@@ -351,6 +351,7 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
     """
     import torch
 
+    t0 = time.perf_counter()  # the set-up counts: the first Adam optimiser imports torch._dynamo
     if not tiles:
         return {"steps": 0, "seconds": 0.0}
     by_h = _by_height(tiles)
@@ -360,7 +361,6 @@ def fit_tiles(model: CentreLineModel, tiles: list[Tile], targets: list[np.ndarra
     net = model.net
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    t0 = time.perf_counter()
     losses: list[float] = []
     step = 0
     while True:
