@@ -32,13 +32,18 @@ may be shared, and the load changes every timing.
 Usage::
 
     python benchmarks/bench_run_model.py [--work /tmp/bench_run_model] [--model-dir MODEL]
-        [--sets own,plain,distorted] [--n-own 22] [--preset clean]
+        [--sets own,plain,distorted] [--n-own 22] [--preset clean] [--jobs 1,2 --repeats 2]
+
+``--jobs 1,2 --repeats 2`` runs step 1 four times, ``--jobs`` 1, 2, 1, 2 (alternating, so that a
+change of the machine's load falls on both), checks that every run wrote the bytes of the first
+and prints the best wall clock of each value and its speed-up over the first value.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import logging
 import os
 import resource
@@ -51,19 +56,29 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from ecgcore.wfdbio import find_records
+from ecgpaper import runner
+from ecgpaper.classify import features as clf_features
+from ecgpaper.classify import model as clf_model
+from ecgpaper.demo import _copy_records, _rename_masked_references
+from ecgpaper.digitize import api as dig_api
+from ecgpaper.prepare import make_hidden, prepare_ptbxl
+from ecgpaper.scoring.evaluate import evaluate_folders
 
-import team_code  # noqa: E402
-from ecgpaper import runner  # noqa: E402
-from ecgpaper.classify import features as clf_features  # noqa: E402
-from ecgpaper.classify import model as clf_model  # noqa: E402
-from ecgpaper.demo import _copy_records, _rename_masked_references  # noqa: E402
-from ecgpaper.digitize import api as dig_api  # noqa: E402
-from ecgpaper.prepare import make_hidden, prepare_ptbxl  # noqa: E402
-from ecgpaper.scoring.evaluate import evaluate_folders  # noqa: E402
-from ecgcore.wfdbio import find_records  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]  # the repository root
+
+
+def _load_team_code():
+    """The Challenge adapter ``team_code.py``: a script at the repository root, not part of
+    the installed package."""
+    spec = importlib.util.spec_from_file_location("team_code", REPO / "team_code.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["team_code"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+team_code = _load_team_code()
 
 SHARED = REPO.parent / "shared" / "data"
 #: Digitizer stages in the order ``digitize_image`` records them.
@@ -279,11 +294,49 @@ def child_seconds(cmd: list, log: Path | None = None) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def run_end_to_end(hidden: Path, model: Path, out: Path) -> tuple[float, float]:
-    """``python run_model.py -f`` as a child: (wall s, CPU s of the child)."""
+def run_end_to_end(hidden: Path, model: Path, out: Path, jobs: int = 1) -> tuple[float, float]:
+    """``python run_model.py -f [--jobs J]`` as a child: (wall s, CPU s of the child and of
+    its worker processes)."""
     shutil.rmtree(out, ignore_errors=True)
+    extra = ["--jobs", jobs] if jobs != 1 else []
     return child_seconds([sys.executable, "run_model.py", "-d", hidden, "-m", model, "-o", out,
-                          "-f"], log=out.with_name(out.name + ".log"))
+                          "-f", *extra], log=out.with_name(out.name + ".log"))
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """Whether two output folders hold the same files with the same bytes."""
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file()}
+    return files(a) == files(b)
+
+
+def load_1min() -> str:
+    """The 1-minute load average."""
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").is_file() else "?"
+
+
+def compare_jobs(hidden: Path, model: Path, out: Path, jobs: list[int], repeats: int,
+                 n: int) -> None:
+    """``run_model.py`` with each ``--jobs`` value, ``repeats`` rounds, the values alternating
+    within a round; ``out`` holds the first run, every other run is checked byte for byte
+    against it."""
+    walls: dict[int, list[float]] = {j: [] for j in jobs}
+    for rep in range(repeats):
+        for j in jobs:
+            first = rep == 0 and j == jobs[0]
+            folder = out if first else out.with_name(f"{out.name}_jobs{j}")
+            load = load_1min()
+            wall, cpu = run_end_to_end(hidden, model, folder, j)
+            walls[j].append(wall)
+            same = "" if first else ("; outputs byte-identical to the first run"
+                                     if same_files(out, folder) else "; OUTPUTS DIFFER")
+            print(f"run_model.py --jobs {j} (round {rep + 1}, load {load} before): {wall:.1f} s "
+                  f"wall, {cpu:.1f} s CPU: {wall / n:.2f} s wall, {cpu / n:.2f} s CPU per record"
+                  f"{same}", flush=True)
+    base = min(walls[jobs[0]])
+    print("best wall per --jobs: " + ", ".join(
+        f"{j}: {min(w):.1f} s ({base / min(w):.2f}x)" for j, w in walls.items()))
 
 
 def hidden_eik(eik: Path, name: str, work: Path) -> tuple[Path, Path] | None:
@@ -313,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cnn-steps", type=int, default=1500, help="network steps of a new model")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--no-profile", action="store_true", help="only the end-to-end runs")
+    ap.add_argument("--jobs", default="1",
+                    help="run_model.py --jobs values to compare, e.g. 1,2 (default 1)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="rounds of the end-to-end runs (the --jobs values alternate)")
     args = ap.parse_args(argv)
     quiet = logging.StreamHandler()  # the digitizer's per-lead warnings: in run_model's logs
     quiet.setLevel(logging.ERROR)
@@ -346,10 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         n = len(find_records(hidden))
         print(f"\n## {name}: {n} records ({hidden})\n", flush=True)
         out = args.work / f"out_{name}"
-        wall, cpu = run_end_to_end(hidden, model, out)
-        print(f"run_model.py: {wall:.1f} s wall, {cpu:.1f} s CPU: {wall / n:.2f} s wall, "
-              f"{cpu / n:.2f} s CPU per record (interpreter start, imports and model load "
-              f"included)")
+        jobs = [int(j) for j in args.jobs.split(",") if j]
+        if jobs == [1] and args.repeats == 1:
+            wall, cpu = run_end_to_end(hidden, model, out)
+            print(f"run_model.py: {wall:.1f} s wall, {cpu:.1f} s CPU: {wall / n:.2f} s wall, "
+                  f"{cpu / n:.2f} s CPU per record (interpreter start, imports and model load "
+                  f"included)")
+        else:  # interpreter start, imports and model load included in each
+            compare_jobs(hidden, model, out, jobs, args.repeats, n)
         res = evaluate_folders(reference, out, jobs=1, intervals=False)
         print(f"score: SNR {res.snr:.3f} dB, macro F {res.f_measure:.3f} "
               f"({res.n_digitized}/{res.n_scored} digitized)", flush=True)

@@ -23,29 +23,32 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from ecgcore.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
+from ecgcore.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
+                            write_record)
 from ecgpaper import __version__
 from ecgpaper.classify import load_classifier, train_classifier
 from ecgpaper.classify.model import Classifier
-from ecgcore.constants import CLASSES, DEFAULT_ADC_GAIN, DIGITAL_MAX, DIGITAL_MIN
 from ecgpaper.digitize import Digitizer, digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.load import confined_path, read_image
 from ecgpaper.digitize.resample import FILL_METHODS
 from ecgpaper.modelfiles import check_choice, read_json
-from ecgcore.wfdbio import (Header, HeaderError, atomic_write_bytes, find_records, parse_header,
-                             write_record)
 
 __all__ = ["DigitizationModel", "RunSummary", "train", "load", "run_record", "conform_signal",
-           "load_images", "write_output", "run_folder", "check_folders", "CONFIG_NAME",
-           "CLASSIFIER_SUBDIR"]
+           "load_images", "write_output", "run_folder", "check_folders", "worker_count",
+           "worker_start_method", "CONFIG_NAME", "CLASSIFIER_SUBDIR"]
 
 log = logging.getLogger("ecgpaper.runner")
 
@@ -425,9 +428,133 @@ def _remove_stale_temporaries(output_folder: Path, records: Sequence[str]) -> in
     return removed
 
 
+def worker_count(jobs: int, n_records: int | None = None) -> int:
+    """Worker processes for ``jobs``: 0 means one per usable CPU; never more than the records.
+
+    Raises
+    ------
+    ValueError
+        When ``jobs`` is negative.
+
+    Examples
+    --------
+    >>> worker_count(4, n_records=3), worker_count(1), worker_count(0) >= 1
+    (3, 1, True)
+    """
+    if jobs < 0:
+        raise ValueError(f"jobs must be 0 (all CPUs) or more, got {jobs}")
+    if jobs == 0:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+    return max(1, min(jobs, n_records)) if n_records is not None else jobs
+
+
+def worker_start_method() -> str:
+    """How ``run_model.py --jobs J`` starts its workers: ``fork`` on Linux, else ``spawn``.
+
+    The choice of ``python -m ecg_image_kit --jobs`` (``ecg_image_kit.cli``), kept here so
+    that the package does not import the generator.  A forked worker inherits the imports
+    and the models loaded once by the parent (a spawned one imports torch and loads them
+    again: seconds per worker).  Forking is safe only from a process that has run no OpenCV
+    code (a forked child waits forever on the parent's OpenCV thread pool): the
+    command-line process, which only loads the models before it starts the workers.
+    Library callers of :func:`run_folder` keep ``spawn``, its default.
+    """
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+@dataclass
+class _Outcome:
+    """What one record gave: counts, the summary's failure text and the errors to log."""
+
+    with_signal: bool = False
+    with_labels: bool = False
+    failure: str | None = None
+    errors: list[tuple] = field(default_factory=list)
+
+
+def _run_one(data_folder: Path, output_folder: Path, rel: str, digitization, classifier,
+             run_models: Callable, allow_failures: bool, verbose: bool) -> _Outcome:
+    """Run and write one record; the record boundary of :func:`run_folder` (serial or not).
+
+    Errors are returned (``errors``: ``log.error`` arguments), not logged, so that a worker
+    process reports them through the parent, in record order.
+    """
+    out = _Outcome()
+    header_text = None
+    try:
+        header_text = (data_folder / f"{rel}.hea").read_text(errors="replace")
+        signal, labels = run_models(str(data_folder / rel), digitization, classifier, verbose)
+        header = parse_header(header_text, rel)
+        signal = conform_signal(signal, header) if signal is not None else None
+        labels = _valid_labels(labels, rel)
+    except Exception as exc:  # noqa: BLE001 -- the record boundary: count and go on
+        if not allow_failures:
+            raise
+        out.errors.append(("record %s failed:\n%s", rel, traceback.format_exc()))
+        out.failure = f"{type(exc).__name__}: {exc}"
+        signal, labels = None, None
+        if header_text is None:
+            return out
+    try:
+        write_output(output_folder / rel, header_text, signal, labels)
+    except (OSError, ValueError) as exc:
+        if not allow_failures:
+            raise
+        out.errors.append(("record %s: output not written: %s", rel, str(exc)))
+        out.failure = f"{type(exc).__name__}: {exc}"
+        return out
+    out.with_signal = signal is not None
+    out.with_labels = labels is not None
+    return out
+
+
+#: A worker process's models and options, set once by :func:`_init_worker`.
+_WORKER: dict = {}
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel send SIGTERM to this worker when the parent dies (a killed
+    ``run_model.py`` leaves no worker behind); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(1)
+
+
+def _init_worker(run_models: Callable, models: tuple | None, load_models: Callable,
+                 model_folder: str, verbose: bool, log_level: int, parent_pid: int) -> None:
+    """Start a worker: one thread for OpenMP and torch, the models (inherited when forked,
+    loaded once here when spawned)."""
+    _exit_with_parent(parent_pid)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if models is None:  # spawned: nothing inherited, not even the logging set-up
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+        models = load_models(model_folder, verbose)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    _WORKER.update(run_models=run_models, models=models)
+
+
+def _worker_record(data_folder: str, output_folder: str, rel: str, allow_failures: bool,
+                   verbose: bool) -> _Outcome:
+    """One record in a worker process (see :func:`_run_one`)."""
+    digitization, classifier = _WORKER["models"]
+    return _run_one(Path(data_folder), Path(output_folder), rel, digitization, classifier,
+                    _WORKER["run_models"], allow_failures, verbose)
+
+
 def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder: str | Path,
                load_models: Callable, run_models: Callable, allow_failures: bool = False,
-               verbose: bool = False) -> RunSummary:
+               verbose: bool = False, jobs: int = 1, start_method: str = "spawn") -> RunSummary:
     """Run the entry on every record of a folder and write the outputs (``run_model.py``).
 
     Parameters
@@ -440,6 +567,16 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
         or labels, and go on; otherwise the exception propagates.
     verbose : bool
         Progress bar and per-record messages.
+    jobs : int
+        Worker processes (:func:`worker_count`: 0 = one per CPU, at most one per record).
+        1 runs the records one after another in this process.  More runs them in worker
+        processes with one torch/OpenMP thread each; the outputs, the summary's counts and
+        the errors logged at the record boundary (in record order) are the same as with 1.
+    start_method : {"spawn", "fork"}
+        How workers start (``multiprocessing``).  ``fork`` (what ``run_model.py`` passes,
+        :func:`worker_start_method`) shares the models loaded here; it is safe only in a
+        process that has run no OpenCV code.  ``spawn`` loads them once per worker and
+        needs picklable ``load_models`` and ``run_models``.
 
     Returns
     -------
@@ -449,14 +586,15 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
     ------
     ValueError
         When the output folder is, lies inside, or contains the data folder
-        (:func:`check_folders`); nothing is written.
+        (:func:`check_folders`), or ``jobs`` is negative; nothing is written.
     FileNotFoundError
         When the data folder holds no record.
 
     Notes
     -----
     Every record is written again, so the leftovers of a killed run (a ``.dat`` without its
-    header) are replaced; its temporaries for this run's outputs are removed first.
+    header) are replaced; its temporaries for this run's outputs are removed first.  On
+    Linux the workers end with the process that started them.
     """
     t0 = time.monotonic()
     check_folders(data_folder, output_folder)
@@ -464,6 +602,7 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
     records = find_records(data_folder)
     if not records:
         raise FileNotFoundError(f"no records (*.hea) found under {data_folder}")
+    workers = worker_count(jobs, len(records))
     digitization, classifier = load_models(str(model_folder), verbose)
     output_folder.mkdir(parents=True, exist_ok=True)
     stale = _remove_stale_temporaries(output_folder, records)
@@ -471,36 +610,41 @@ def run_folder(data_folder: str | Path, model_folder: str | Path, output_folder:
         log.warning("removed %d temporary file(s) left in %s by an earlier run", stale,
                     output_folder)
     summary = RunSummary(records=len(records))
-    iterator = records
+
+    def count(rel: str, out: _Outcome) -> None:
+        for args in out.errors:
+            log.error(*args)
+        if out.failure is not None:
+            summary.failures[rel] = out.failure
+        summary.with_signal += out.with_signal
+        summary.with_labels += out.with_labels
+
+    progress = None
     if verbose:
         from tqdm import tqdm
-        iterator = tqdm(records, desc="records", unit="rec")
-    for rel in iterator:
-        header_text = None
-        try:
-            header_text = (data_folder / f"{rel}.hea").read_text(errors="replace")
-            signal, labels = run_models(str(data_folder / rel), digitization, classifier, verbose)
-            header = parse_header(header_text, rel)
-            signal = conform_signal(signal, header) if signal is not None else None
-            labels = _valid_labels(labels, rel)
-        except Exception as exc:  # noqa: BLE001 -- the record boundary: count and go on
-            if not allow_failures:
+        progress = tqdm  # created after the workers: no thread of it is forked
+    if workers == 1:
+        for rel in (progress(records, desc="records", unit="rec") if progress else records):
+            count(rel, _run_one(data_folder, output_folder, rel, digitization, classifier,
+                                run_models, allow_failures, verbose))
+    else:
+        models = (digitization, classifier) if start_method == "fork" else None
+        init = (run_models, models, load_models, str(model_folder), verbose,
+                logging.getLogger().getEffectiveLevel(), os.getpid())
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(start_method),
+                                 initializer=_init_worker, initargs=init) as pool:
+            futures = [pool.submit(_worker_record, str(data_folder), str(output_folder), rel,
+                                   allow_failures, verbose) for rel in records]
+            try:
+                done = zip(records, futures)
+                if progress:
+                    done = progress(done, total=len(records), desc="records", unit="rec")
+                for rel, fut in done:
+                    count(rel, fut.result())
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
                 raise
-            log.error("record %s failed:\n%s", rel, traceback.format_exc())
-            summary.failures[rel] = f"{type(exc).__name__}: {exc}"
-            signal, labels = None, None
-            if header_text is None:
-                continue
-        try:
-            write_output(output_folder / rel, header_text, signal, labels)
-        except (OSError, ValueError) as exc:
-            if not allow_failures:
-                raise
-            log.error("record %s: output not written: %s", rel, exc)
-            summary.failures[rel] = f"{type(exc).__name__}: {exc}"
-            continue
-        summary.with_signal += signal is not None
-        summary.with_labels += labels is not None
     summary.seconds = time.monotonic() - t0
     return summary
 

@@ -18,15 +18,15 @@ import numpy as np
 import pytest
 import wfdb
 
+from ecgcore.constants import CLASSES, LEADS_12
+from ecgcore.wfdbio import parse_header, read_header, write_record
 from ecgpaper import runner
 from ecgpaper.classify import FEATURE_NAMES, load_classifier
 from ecgpaper.classify.model import Classifier, fit_classifier
-from ecgcore.constants import CLASSES, LEADS_12
 from ecgpaper.digitize import cnn, load_digitizer
 from ecgpaper.digitize.load import MAX_IMAGE_PIXELS, read_image
 from ecgpaper.modelfiles import ModelFileError
 from ecgpaper.simulate import simulate_ecg
-from ecgcore.wfdbio import parse_header, read_header, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -470,3 +470,155 @@ def test_training_checks_the_model_folder_is_writable_first(tmp_path, monkeypatc
         model.chmod(0o500)
     with pytest.raises(OSError, match="model folder .* cannot be written"):
         runner.train(data, model)
+
+
+# ---------------------------------------------------------------- 11. records in parallel (--jobs)
+
+def _stub_load_models(model_folder, verbose):
+    return None, None
+
+
+def _stub_run_models(record, dig, cls, verbose):
+    """Fails on ``s01``; otherwise a signal of the record's shape (module level: spawn pickles it)."""
+    if record.endswith("s01"):
+        raise RuntimeError("boom")
+    h = read_header(record)
+    return np.full((h.num_samples, h.num_signals), 0.25 * len(record)), ["NORM"]
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _stub_folder(folder: Path, n: int = 4) -> Path:
+    for i in range(n):
+        _hidden_record(folder / ("sub" if i % 2 else ""), f"s{i:02d}", [f"s{i:02d}-0.png"],
+                       n=500)
+    return folder
+
+
+@pytest.mark.parametrize("start_method", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
+def test_jobs_keep_the_serial_outputs_counts_and_errors(tmp_path, caplog, start_method):
+    data = _stub_folder(tmp_path / "data")
+    runs = {}
+    for jobs in (1, 2):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="ecgpaper"):
+            s = runner.run_folder(data, tmp_path / "m", tmp_path / f"out{jobs}", _stub_load_models,
+                                  _stub_run_models, allow_failures=True, jobs=jobs,
+                                  start_method=start_method)
+        runs[jobs] = (s.records, s.with_signal, s.with_labels, s.failures,
+                      [r.getMessage() for r in caplog.records])
+    assert runs[2] == runs[1]
+    assert runs[1][:4] == (4, 3, 3, {"sub/s01": "RuntimeError: boom"})
+    assert len(runs[1][4]) == 1 and "sub/s01 failed" in runs[1][4][0] and "Traceback" in runs[1][4][0]
+    assert _outputs(tmp_path / "out2") == _outputs(tmp_path / "out1")
+    assert "sub/s01.dat" not in _outputs(tmp_path / "out1")
+
+
+def test_jobs_without_allow_failures_raise_the_records_error(tmp_path):
+    data = _stub_folder(tmp_path / "data")
+    with pytest.raises(RuntimeError, match="boom"):
+        runner.run_folder(data, tmp_path / "m", tmp_path / "out", _stub_load_models,
+                          _stub_run_models, jobs=2, start_method="fork")
+    with pytest.raises(ValueError, match="jobs"):
+        runner.run_folder(data, tmp_path / "m", tmp_path / "out", _stub_load_models,
+                          _stub_run_models, jobs=-1)
+
+
+_KILLED_RUN = """
+import os, sys, time
+from pathlib import Path
+import numpy as np
+from ecgpaper import runner
+from ecgcore.wfdbio import read_header
+
+def run_models(record, dig, cls, verbose):
+    (Path(sys.argv[3]) / str(os.getpid())).touch()
+    time.sleep(float(sys.argv[4]))
+    h = read_header(record)
+    return np.full((h.num_samples, h.num_signals), 0.5), ["NORM"]
+
+runner.run_folder(sys.argv[1], "m", sys.argv[2], lambda m, v: (None, None), run_models,
+                  allow_failures=True, jobs=2, start_method="fork")
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers end with the parent on Linux")
+def test_a_killed_parallel_run_leaves_no_worker_and_resumes(tmp_path):
+    import signal
+    import time
+
+    data = _stub_folder(tmp_path / "data", n=10)
+    script, pids, out = tmp_path / "run.py", tmp_path / "pids", tmp_path / "out"
+    script.write_text(_KILLED_RUN)
+    pids.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script), str(data), str(out), str(pids), "1"],
+                            env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while len(list(out.rglob("*.hea"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert len(workers) == 2 and 2 <= len(list(out.rglob("*.hea"))) < 10
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    # the rerun writes every record again, the same bytes as a run that was never killed
+    for folder in (out, tmp_path / "fresh"):
+        run = subprocess.run([sys.executable, str(script), str(data), str(folder), str(pids), "0"],
+                             env=env, cwd=tmp_path, timeout=120)
+        assert run.returncode == 0
+    assert _outputs(out) == _outputs(tmp_path / "fresh") and len(_outputs(out)) == 20
+
+
+@pytest.mark.slow
+def test_run_model_jobs_2_writes_the_bytes_of_jobs_1(tmp_path):
+    """Real pages and a model with a network, through ``run_model.py`` (fork) from another
+    folder: one record without a readable image is reported, the others are written."""
+    from ecg_image_kit import render
+
+    data = tmp_path / "data"
+    for i in range(3):
+        signal = simulate_ecg([["NORM"], ["AFIB/AFL"], ["TACHY"]][i], np.random.default_rng(i))[0]
+        _hidden_record(data, f"r{i}", [f"r{i}-0.png"])
+        _write_png(data / f"r{i}-0.png", render(signal, 500, LEADS_12, config="clean",
+                                               seed=i).image)
+    _hidden_record(data, "r3", ["r3-0.png"])
+    (data / "r3-0.png").write_bytes(b"not a png")
+    _model_folder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    runs = {}
+    for jobs in ("1", "2"):
+        runs[jobs] = subprocess.run(
+            [sys.executable, str(ROOT / "run_model.py"), "-d", "data", "-m", "model", "-o",
+             f"out{jobs}", "-f", "--jobs", jobs], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=300)
+        assert runs[jobs].returncode == 0, runs[jobs].stderr
+    lines = {j: r.stdout.splitlines() for j, r in runs.items()}
+    assert lines["1"][0].split(": ", 1)[1] == lines["2"][0].split(": ", 1)[1] == (
+        "3 with a signal, 3 with labels, 1 failed")
+    assert lines["1"][1:] == lines["2"][1:] and lines["1"][1].startswith("  FAILED r3: ")
+    for r in runs.values():
+        assert "record r3 failed" in r.stderr and "Traceback" in r.stderr
+    one, two = _outputs(tmp_path / "out1"), _outputs(tmp_path / "out2")
+    assert sorted(one) == ["r0.dat", "r0.hea", "r1.dat", "r1.hea", "r2.dat", "r2.hea", "r3.hea"]
+    assert two == one
+    for extra in (["--jobs", "-1"], ["--jobs", "2", "--report", "report"]):
+        bad = subprocess.run([sys.executable, str(ROOT / "run_model.py"), "-d", "data", "-m",
+                              "model", "-o", "out3", *extra], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and "--jobs" in bad.stderr and bad.stdout == ""
+        assert not (tmp_path / "out3").exists() and not (tmp_path / "report").exists()
