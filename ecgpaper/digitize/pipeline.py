@@ -630,10 +630,12 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     Printers differ: some draw a 1-mm foot after the pulse, others (ECG-Image-Kit) start the
     signal at the falling edge.  Every full row ends at the signal's last sample, ``span_s``
     after its first, so the trace end of each row with a pulse gives the start, and the gap
-    is the start less the row's falling edge.  The rows must agree within 0.3 mm and end
-    clear of the image border (a cropped page hides the end); values within 0.4 mm of a
-    whole millimetre (the stroke's end cap lengthens the trace by a fraction of one) are
-    snapped to it.
+    is the start less the row's falling edge.  Rows whose gap lies outside -0.5 mm to
+    ``max_gap_mm`` (a trace end at a mark or in noise) are left out; the others must agree
+    within 0.3 mm and end clear of the image border (a cropped page hides the end); values
+    within 0.4 mm of a whole millimetre (the stroke's end cap lengthens the trace by a
+    fraction of one) are snapped to it.  A single row is believed only within 0.25 mm of a
+    whole millimetre.
 
     Parameters
     ----------
@@ -657,20 +659,30 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     --------
     >>> signal_gap_mm([100.0, 101.0], [2069.0, 2070.5], 9.998, 196.85, 7.874, 2178.0)
     0.0
-    >>> signal_gap_mm([100.0], [2069.0], 9.998, 196.85, 7.874, 2178.0) is None
+    >>> signal_gap_mm([100.0], [2069.0], 9.998, 196.85, 7.874, 2178.0)
+    0.0
+    >>> signal_gap_mm([100.0], [2073.0], 9.998, 196.85, 7.874, 2178.0) is None
+    True
+    >>> signal_gap_mm([100.0, 100.0], [2079.4, 2083.3], 9.998, 196.85, 7.874, 2178.0) is None
     True
     """
     gaps = []
     for xf, xe in zip(falls_px, ends_px):
         if np.isfinite(xe) and x_max_px - xe > 2.0 * px_per_mm:
-            gaps.append((xe - span_s * px_per_s - xf) / px_per_mm)
-    if len(gaps) < 2:
+            gap = (xe - span_s * px_per_s - xf) / px_per_mm
+            if -0.5 < gap < max_gap_mm:  # else the trace end is a mark or noise, not the end
+                gaps.append(gap)
+    if not gaps:
         return None
     g = np.asarray(gaps)
     med = float(np.median(g))
-    if np.sum(np.abs(g - med) < 0.3) < max(2, 0.6 * g.size) or not -0.5 < med < max_gap_mm:
-        return None
     snap = float(round(med))
+    if g.size == 1:
+        # one row alone: believed only on a whole millimetre (a printer's convention)
+        return max(0.0, snap) if abs(med - snap) < 0.25 else None
+    agree = g[np.abs(g - med) < 0.3]
+    if agree.size < max(2, 0.6 * g.size) or np.ptp(agree) >= 0.3:
+        return None
     return max(0.0, snap if abs(med - snap) < 0.4 else med)
 
 
