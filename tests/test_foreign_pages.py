@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 
 from ecgcore.constants import LEADS_12
+from ecgcore.wfdbio import write_record
 from ecgpaper.digitize import train_digitizer
 from ecgpaper.digitize.gridlines import remove_grid_lines
 from ecgpaper.digitize.layout import pulse_rise_foot
 from ecgpaper.digitize.pipeline import digitize_image, limb_lead_consistency, signal_gap_mm
 from ecgpaper.scoring import snr_per_lead
-from ecgcore.wfdbio import write_record
 
 PPM = 200 / 25.4  # 200 dpi
 FS = 500.0
@@ -263,3 +263,59 @@ def test_official_generator_plain_pages(shared_data):
     finally:
         logging.disable(logging.NOTSET)
     assert float(np.mean(means)) >= 12.0, means
+
+
+def _thin_trace_ink(ys_px: np.ndarray, xs_px: np.ndarray, h: int = 200, w: int = 240,
+                    width: int = 2) -> np.ndarray:
+    """Ink map (0..1) of an anti-aliased polyline drawn as the official generator draws it."""
+    img = np.zeros((h, w), np.uint8)
+    pts = np.round(np.stack([xs_px, ys_px], axis=1) * 16).astype(np.int32)
+    cv2.polylines(img, [pts], False, 255, width, cv2.LINE_AA, shift=4)
+    return img.astype(np.float32) / 255.0
+
+
+def _spike_rows(tip_px: float = 40.0, base_px: float = 150.0):
+    """Centre line of a flat trace with one spike that rises and falls within ~2 columns."""
+    xs = np.arange(10.0, 230.0, 0.4)                     # 2.5 samples per column
+    ys = np.full(xs.size, base_px)
+    k = int(np.argmin(np.abs(xs - 120.0)))
+    ys[k - 2:k + 3] = [base_px - 0.45 * (base_px - tip_px), tip_px,
+                       base_px - 0.5 * (base_px - tip_px), base_px + 12.0, base_px + 4.0]
+    return xs, ys, xs[k - 1]
+
+
+def test_sharpen_tips_puts_back_the_tip_of_a_narrow_spike():
+    from ecgpaper.digitize.trace import sharpen_tips, track_row
+    xs, ys, x_tip = _spike_rows()
+    ink = _thin_trace_ink(ys, xs)
+    rt = track_row(ink, 0.4, 0, ink.shape[0], 0, ink.shape[1], 150.0, 200.0,
+                   flank_rows=True)
+    radius = 0.5 * float(np.nanpercentile(rt.run_px, 20))
+    tips = sharpen_tips(rt.top_px, rt.bot_px, rt.y_fine, radius)
+    assert tips is not None
+    # resampled where the tip was drawn: 60 px short before, within 10 px (of a 110-px
+    # spike whose flanks fall 80 px per column) after
+    assert abs(float(np.interp(x_tip, rt.x_fine, rt.y_fine)) - 40.0) > 40.0
+    assert abs(float(np.interp(x_tip, rt.x_fine, tips)) - 40.0) < 10.0
+    far = np.abs(rt.x_fine - x_tip) > 4.0                # the rest of the trace is untouched
+    np.testing.assert_array_equal(tips[far], rt.y_fine[far])
+
+
+def test_sharpen_tips_leaves_lines_across_the_trace_and_other_rows_alone():
+    from ecgpaper.digitize.trace import sharpen_tips, track_row
+    xs = np.arange(10.0, 230.0, 0.4)
+    ink = _thin_trace_ink(np.full(xs.size, 150.0), xs)
+    ink[60:200, 120] = 1.0                               # a grid line left in the ink map
+    rt = track_row(ink, 0.4, 0, ink.shape[0], 0, ink.shape[1], 150.0, 200.0,
+                   flank_rows=True)
+    radius = 0.5 * float(np.nanpercentile(rt.run_px, 20))
+    assert sharpen_tips(rt.top_px, rt.bot_px, rt.y_fine, radius) is None
+    # a spike whose tip reaches the row above's trace: its run may join that ink
+    xs, ys, _ = _spike_rows()
+    ink = _thin_trace_ink(ys, xs)
+    rt = track_row(ink, 0.4, 0, ink.shape[0], 0, ink.shape[1], 150.0, 200.0,
+                   flank_rows=True)
+    radius = 0.5 * float(np.nanpercentile(rt.run_px, 20))
+    assert sharpen_tips(rt.top_px, rt.bot_px, rt.y_fine, radius) is not None
+    above = np.full(rt.x_px.size, 38.0)
+    assert sharpen_tips(rt.top_px, rt.bot_px, rt.y_fine, radius, above_px=above) is None

@@ -26,7 +26,7 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
                      pulse_rise_foot, refine_pulse_edge)
 from .load import normalise_image, paper_mask
 from .resample import excursion_mask, flicker_mask, hold_panel_edges, place_segment
-from .trace import READOUT_METHODS, track_row
+from .trace import READOUT_METHODS, sharpen_tips, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
 
@@ -47,6 +47,10 @@ DEFAULT_PARAMS: dict = {
     "fine_min_crispness": 0.0,   # ... only on strokes at least this crisp (0: on all; the
                                  # sub-column read-out with flank rows pays on blurred pages too)
     "flank_rows": True,          # steep flanks read row by row (x of the stroke per image row)
+    "tip_prominence": 2.0,       # classical read-out: spike tips that the brush rounds off
+                                 # are put back from the run's edge at read-out peaks this
+                                 # prominent (stroke widths; 0 = off; trace.sharpen_tips) ...
+    "tip_min_crispness": 0.2,    # ... on pages at least this crisp (blur moves the edges)
     "ink_threshold": None,       # None = adaptive (half the 99.9th percentile of ink)
     "ink_threshold_min": 0.15,
     "ink_threshold_max": 0.5,
@@ -404,6 +408,18 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             if y_new is not None:
                 rt.y_fine = y_new
         tick("centreline")
+    # the classical read-out's spike tips (the centre-line network reads tips itself: on top
+    # of it the rule costs more on noisy pages than it gains)
+    if p["tip_prominence"] and use_fine and crisp >= p["tip_min_crispness"] and \
+            not info["centreline"]:
+        for r, rt in enumerate(tracks):
+            if rt.y_fine is not None and rt.top_px is not None and \
+                    np.isfinite(rt.run_px).any():
+                rt.y_tips = sharpen_tips(
+                    rt.top_px, rt.bot_px, rt.y_fine, 0.5 * float(np.nanpercentile(rt.run_px, 20)),
+                    p["tip_prominence"],
+                    above_px=tracks[r - 1].y_px if r > 0 else None,
+                    below_px=tracks[r + 1].y_px if r + 1 < len(tracks) else None)
     maps = dict(ink=ink, baselines=baselines, tracks=tracks) if keep_maps else None
 
     # --- calibration pulses: time origin and gain
@@ -573,6 +589,19 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                         "offset %.2f rows, %.1f mV, blobs %.2f); set to NaN", pan.lead, pan.row,
                         pan.col, cov, jumps_per_s, off, dev_mv, blob)
             continue
+        if rt.y_tips is not None:
+            # spike tips put back after the checks (a restored tip is as narrow as the
+            # printed spike, which the flicker check would take for a swing)
+            tips = place_segment(rt.x_fine, rt.y_tips, x0, px_per_s, zero_px[pan.row], px_per_mv,
+                                 pan.t0_s, pan.t1_s, fs_hz, num_samples) - \
+                place_segment(rt.x_fine, rt.y_fine, x0, px_per_s, zero_px[pan.row], px_per_mv,
+                              pan.t0_s, pan.t1_s, fs_hz, num_samples)
+            put = np.isfinite(seg) & np.isfinite(tips)
+            # not next to the panel's ends (pulse corners, separators, the other lead)
+            n_edge = int(np.ceil(0.03 * fs_hz))
+            put[:a + n_edge] = False
+            put[max(z - n_edge, 0):] = False
+            seg[put] += tips[put]
         leads.setdefault(pan.lead, []).append(seg)
     out = {k: combine_readouts(v) for k, v in leads.items()}
     if p["max_limb_window_mv"]:
