@@ -194,6 +194,20 @@ def test_clean_round_trip_snr_and_header_order():
     assert snr >= 20.0, snr
 
 
+def test_verbose_logs_one_line_per_image_and_details_at_debug(caplog):
+    import logging
+    sig = synthetic_ecg(500.0, seed=3)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, config="clean", seed=4)
+    with caplog.at_level(logging.INFO, logger="ecgpaper.digitize.api"):
+        digitize_images([res.image], make_header(500.0, sig.shape[0]), verbose=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "ecgpaper.digitize.api"]
+    assert len(lines) == 1 and "12 leads read" in lines[0] and len(lines[0]) < 200, lines
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="ecgpaper.digitize.api"):
+        digitize_images([res.image], make_header(500.0, sig.shape[0]), verbose=True)
+    assert any("timings_s" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+
+
 @pytest.mark.parametrize("fs_hz", [100.0, 250.0])
 def test_other_header_rates(fs_hz):
     sig = synthetic_ecg(fs_hz, seed=5)

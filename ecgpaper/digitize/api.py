@@ -650,8 +650,13 @@ def digitize_images(images: list[np.ndarray], header, digitizer: Digitizer | Non
         if pages is not None:
             pages.append((page, image, ro))
         if verbose:
-            log.info("record %s, %s: %s", getattr(header, "record_name", "?"), page,
-                     {a: b for a, b in ro.info.items() if a != "rows_px"})
+            info = ro.info
+            log.info("record %s, %s: layout %s, %d leads read, failed %s, rotation %.2f deg, "
+                     "%.2f s", getattr(header, "record_name", "?"), page, info.get("layout"),
+                     len(ro.leads), ",".join(info.get("failed_leads", [])) or "none",
+                     info.get("rotation_deg", 0.0), info.get("total_s", 0.0))
+            log.debug("record %s, %s: %s", getattr(header, "record_name", "?"), page,
+                      {a: b for a, b in info.items() if a != "rows_px"})
         for lead, sig in ro.leads.items():
             found.setdefault(lead, []).append(sig)
     return assemble_leads(found, header, fill, n)
