@@ -4,17 +4,24 @@
 # with --network none. See docs/docker.md.
 #
 # What it does (all scaffolding lives under $WORK, nothing is written into the repository):
-#   1. pip-downloads the wheels of requirements.txt for CPython 3.11 / manylinux x86_64;
+#   1. pip-downloads the wheels of requirements.txt for CPython 3.11 / manylinux x86_64, torch
+#      from the Dockerfile's TORCH_INDEX (the CPU build unless TORCH_INDEX says otherwise);
 #   2. builds a stand-in base image tagged python:3.11-slim with debootstrap (Debian bookworm,
 #      whose python3 is 3.11), with `python`/`pip` on PATH, the wheels at /wheels and an
 #      /etc/pip.conf (no-index, find-links=/wheels, break-system-packages) so that the
-#      Dockerfile's `pip install --no-cache-dir -r requirements.txt` works offline;
+#      Dockerfile's `pip install` works offline (no-index makes pip ignore the
+#      --extra-index-url that the Dockerfile adds for TORCH_INDEX);
 #   3. copies the repository (tracked + untracked non-ignored files) to a build context,
 #      runs `docker build` with the unchanged Dockerfile and times it;
 #   4. inside the image with --network none: simulates a tiny data set, renders test images,
 #      makes a hidden copy, runs train_model.py, run_model.py -f and evaluate_model.py;
 #   5. repeats train/run/evaluate with the Challenge's mounts /challenge/training_data,
 #      /challenge/test_data, /challenge/model and /challenge/test_outputs (data under $WORK/example).
+# When it ends (success or failure, trap on EXIT), the stand-in is untagged from
+# python:3.11-slim and kept as $STANDIN_TAG only, so that a later `docker build` elsewhere on
+# this host never takes the stand-in for the official image; the next run of this script
+# retags it. An official python:3.11-slim found there is used as is (FORCE_BASE=1 shadows it
+# with a fresh stand-in for the run and gives its tag back at the end).
 #
 # Requirements on the host: root (debootstrap, chroot), docker (client + daemon; the script
 # starts `dockerd` itself if none answers, and stops it at the end), debootstrap, and a
@@ -24,15 +31,20 @@
 # Environment knobs:
 #   WORK=/tmp/docker-offline-check  scratch folder (rootfs, wheels, context, logs)
 #   IMAGE=ecgpaper-offline          tag of the built entry image
-#   BASE_TAG=python:3.11-slim       tag given to the stand-in base image
+#   BASE_TAG=python:3.11-slim       tag the stand-in base image carries during the run
+#   STANDIN_TAG=ecgpaper-offline-base  tag that keeps the stand-in between runs
 #   WHEELS=dir                      use these wheels instead of running pip download
 #   PIP_DOWNLOAD_ARGS="..."         extra pip download arguments, e.g.
-#                                   "--extra-index-url https://download.pytorch.org/whl/cpu"
-#                                   to get the CPU build of torch instead of the CUDA one
+#                                   "--index-url URL" for a local package mirror
+#   TORCH_INDEX=URL                 index for torch (default: the Dockerfile's ARG TORCH_INDEX,
+#                                   the CPU wheels); passed to pip download as
+#                                   --extra-index-url and to docker build as --build-arg;
+#                                   TORCH_INDEX= (empty) takes torch from the plain index
 #   MIRROR=http://deb.debian.org/debian   Debian mirror for debootstrap
-#   FORCE_BASE=1                    rebuild/retag the base even if BASE_TAG already exists
-#                                   (needed after requirements.txt changes: the wheels live
-#                                   in the base image)
+#   FORCE_BASE=1                    rebuild the stand-in even if one exists (needed after
+#                                   requirements.txt or TORCH_INDEX changes: the wheels live
+#                                   in the base image); an official BASE_TAG found there is
+#                                   shadowed during the run and gets its tag back at the end
 #   N_TRAIN=12 N_TEST=3             size of the simulated data set
 #   SKIP_RUN=1                      stop after the build
 set -euo pipefail
@@ -41,6 +53,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${WORK:-/tmp/docker-offline-check}"
 IMAGE="${IMAGE:-ecgpaper-offline}"
 BASE_TAG="${BASE_TAG:-python:3.11-slim}"
+STANDIN_TAG="${STANDIN_TAG:-ecgpaper-offline-base}"
+# The Dockerfile's default unless TORCH_INDEX is set (set and empty: the plain index only).
+TORCH_INDEX="${TORCH_INDEX-$(sed -n 's/^ARG TORCH_INDEX=//p' "$REPO/Dockerfile")}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 N_TRAIN="${N_TRAIN:-12}"
 N_TEST="${N_TEST:-3}"
@@ -65,7 +80,25 @@ if ! docker info >/dev/null 2>&1; then
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || die "dockerd did not start, see $WORK/dockerd.log"
 fi
+BASE_TAGGED=""  # set once this run has put BASE_TAG on a stand-in
+ORIG_BASE_ID=""  # id of a non-stand-in BASE_TAG that FORCE_BASE=1 took the tag from
+is_standin() {  # is_standin TAG: the image carries this script's marker
+    docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$1" 2>/dev/null \
+        | grep -qx "$MARKER"
+}
 cleanup() {
+    # Untag the stand-in so that python:3.11-slim never stays pointed at it; the image itself
+    # stays as $STANDIN_TAG for the next run. Only a tag this run set and that carries the
+    # marker is removed.
+    if [ -n "$BASE_TAGGED" ] && is_standin "$BASE_TAG"; then
+        log "untagging the stand-in $BASE_TAG (kept as $STANDIN_TAG)"
+        docker tag "$BASE_TAG" "$STANDIN_TAG" || true
+        docker rmi "$BASE_TAG" >/dev/null || true
+    fi
+    if [ -n "$ORIG_BASE_ID" ]; then
+        log "giving $BASE_TAG back to image $ORIG_BASE_ID"
+        docker tag "$ORIG_BASE_ID" "$BASE_TAG" || true
+    fi
     if [ -n "$STARTED_DOCKERD" ]; then
         log "stopping dockerd (pid $STARTED_DOCKERD)"
         kill "$STARTED_DOCKERD" 2>/dev/null || true
@@ -89,17 +122,26 @@ else
                manylinux_2_12 manylinux2010 manylinux_2_5 manylinux1; do
         PLATFORMS="$PLATFORMS --platform ${tag}_x86_64"
     done
+    echo "torch index: ${TORCH_INDEX:-(none: the plain index)}"
     # shellcheck disable=SC2086
     python3 -m pip download --only-binary=:all: --python-version 3.11 --implementation cp \
-        --abi cp311 $PLATFORMS -d "$WHEEL_DIR" ${PIP_DOWNLOAD_ARGS:-} -r "$REPO/requirements.txt"
+        --abi cp311 $PLATFORMS -d "$WHEEL_DIR" ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} \
+        ${PIP_DOWNLOAD_ARGS:-} -r "$REPO/requirements.txt"
 fi
 echo "wheels: $(ls "$WHEEL_DIR"/*.whl | wc -l) files, $(du -sh "$WHEEL_DIR" | cut -f1)"
 
 # --- 2. stand-in base image -----------------------------------------------------------------
+if [ -z "${FORCE_BASE:-}" ] && ! docker image inspect "$BASE_TAG" >/dev/null 2>&1 \
+        && is_standin "$STANDIN_TAG"; then
+    log "reusing the stand-in $STANDIN_TAG as $BASE_TAG (FORCE_BASE=1 rebuilds it)"
+    BASE_TAGGED=1
+    docker tag "$STANDIN_TAG" "$BASE_TAG"
+fi
 if docker image inspect "$BASE_TAG" >/dev/null 2>&1 && [ -z "${FORCE_BASE:-}" ]; then
-    if docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$BASE_TAG" \
-            | grep -qx "$MARKER"; then
-        log "reusing stand-in base image $BASE_TAG (FORCE_BASE=1 rebuilds it)"
+    if is_standin "$BASE_TAG"; then
+        # a stand-in left tagged by an older version of this script, or reused above
+        BASE_TAGGED=1
+        log "using stand-in base image $BASE_TAG (FORCE_BASE=1 rebuilds it)"
     else
         log "$BASE_TAG exists and is not a stand-in built by this script: using it as is"
     fi
@@ -130,7 +172,11 @@ EOF
     cp "$WHEEL_DIR"/*.whl "$ROOTFS/wheels/"
     chroot "$ROOTFS" apt-get clean
     rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/*.bin
+    if docker image inspect "$BASE_TAG" >/dev/null 2>&1 && ! is_standin "$BASE_TAG"; then
+        ORIG_BASE_ID="$(docker image inspect -f '{{.Id}}' "$BASE_TAG")"
+    fi
     log "docker import -> $BASE_TAG"
+    BASE_TAGGED=1
     tar -C "$ROOTFS" --numeric-owner -c . | docker import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'ENV LANG=C.UTF-8' \
@@ -150,9 +196,10 @@ mkdir -p "$CTX"
     | tar --null -T - -cf -) | tar -C "$CTX" -xf -
 echo "context: $(find "$CTX" -type f | wc -l) files, $(du -sh "$CTX" | cut -f1)"
 
-log "docker build -t $IMAGE (unchanged Dockerfile, legacy builder)"
+log "docker build -t $IMAGE (unchanged Dockerfile, legacy builder, TORCH_INDEX=$TORCH_INDEX)"
 T0=$(date +%s)
-DOCKER_BUILDKIT=0 docker build -t "$IMAGE" "$CTX" 2>&1 | tee "$WORK/build.log"
+DOCKER_BUILDKIT=0 docker build --build-arg "TORCH_INDEX=$TORCH_INDEX" -t "$IMAGE" "$CTX" 2>&1 \
+    | tee "$WORK/build.log"
 [ "${PIPESTATUS[0]}" = 0 ] || die "docker build failed, see $WORK/build.log"
 T1=$(date +%s)
 BUILD_S=$((T1 - T0))
