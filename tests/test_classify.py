@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 
+from ecgcore.constants import CLASSES, LEADS_12
+from ecgcore.wfdbio import write_record
 from ecgpaper.classify import FEATURE_NAMES, extract_features, load_classifier, train_classifier
 from ecgpaper.classify.augment import augment_digitized, mask_3x4
-from ecgpaper.classify.model import best_threshold
 from ecgpaper.classify.gbm import fit_gbm, make_bins
+from ecgpaper.classify.model import best_threshold
 from ecgpaper.classify.trees import predict_raw
-from ecgcore.constants import CLASSES, LEADS_12
 from ecgpaper.simulate import simulate_ecg
-from ecgcore.wfdbio import write_record
 
 FS = 500.0
 RHYTHMS = ("NORM", "TACHY", "BRADY", "AFIB/AFL")
@@ -543,3 +544,73 @@ def test_ventricular_beats_on_every_lead_with_a_compensatory_pause():
             assert f[FEATURE_NAMES.index("odd_premature")] == 1.0  # normal on lead II
             got = {c for c, hit in premature_beats(f[None]).items() if hit[0]}
             assert got == {label}, (label, got)
+
+
+def _small_training_folder(root, n: int = 6):
+    """``n`` labelled synthetic records (NORM / BRADY), one unlabelled and one broken."""
+    rng = np.random.default_rng(11)
+    records = []
+    for i in range(n):
+        label = ("NORM", "BRADY")[i % 2]
+        rec = root / f"r{i:02d}"
+        write_record(rec, synth_record(label, rng), FS, list(LEADS_12),
+                     comments=(f"Labels: {label}",))
+        records.append(str(rec))
+    write_record(root / "unlabelled", synth_record("NORM", rng), FS, list(LEADS_12))
+    write_record(root / "broken", synth_record("NORM", rng), FS, list(LEADS_12),
+                 comments=("Labels: NORM",))
+    (root / "broken.dat").write_bytes(b"\x00")  # header intact, signal file truncated
+    return sorted(records + [str(root / "unlabelled"), str(root / "broken")])
+
+
+def test_training_features_do_not_depend_on_jobs(tmp_path, caplog):
+    from ecgpaper.classify.model import DEFAULT_PARAMS, build_training_set, default_jobs
+
+    records = _small_training_folder(tmp_path)
+    views = DEFAULT_PARAMS["views"]
+    with caplog.at_level(logging.ERROR, logger="ecgpaper.classify"):
+        serial = build_training_set(records, views, seed=3, jobs=1)
+        parallel = build_training_set(records, views, seed=3, jobs=2)
+    for a, b in zip(serial[:4], parallel[:4]):
+        np.testing.assert_array_equal(a, b)  # NaN where NaN, every other value bit for bit
+    assert serial[4] == parallel[4] == {"used": 6, "unlabelled": 1, "failed": 1,
+                                        "not_read_time_budget": 0}
+    assert serial[0].shape == (6 * len(views), len(FEATURE_NAMES))
+    assert caplog.text.count("broken: failed, skipped") == 2  # logged with the traceback
+    assert 1 <= default_jobs() <= 8
+
+
+def test_verbose_training_logs_instead_of_printing(tmp_path, caplog, capsys):
+    records = _small_training_folder(tmp_path, n=4)
+    with caplog.at_level(logging.INFO, logger="ecgpaper.classify"):
+        train_classifier(records, tmp_path / "m", verbose=True, jobs=2)
+    assert "training records:" in caplog.text and "classifier saved to" in caplog.text
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.slow
+def test_predict_then_predict_proba_computes_features_once(trained, monkeypatch):
+    import dataclasses
+
+    import ecgpaper.classify.model as model
+
+    clf = dataclasses.replace(trained[1])  # a fresh copy: no features kept yet
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return extract_features(*args, **kwargs)
+
+    monkeypatch.setattr(model, "extract_features", counted)
+    rng = np.random.default_rng(21)
+    for label in RHYTHMS:
+        x = mask_3x4(synth_record(label, rng))
+        expected = clf.predict_features(extract_features(x, FS, LEADS_12)[None, :])[0]
+        n0 = len(calls)
+        labels = clf.predict(x, FS, LEADS_12)  # what run_model.py --report calls first
+        proba = clf.predict_proba(x, FS, LEADS_12)  # then the report's probabilities
+        assert len(calls) == n0 + 1
+        assert labels == expected == [c for c in clf.classes if proba[c] >= clf.thresholds[c]]
+    x[:, 1] *= 2.0  # the same array, changed in place: features computed anew
+    clf.predict_proba(x, FS, LEADS_12)
+    assert len(calls) == len(RHYTHMS) + 1

@@ -14,24 +14,31 @@ never predicted.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
+import os
+import sys
 import time
+import traceback
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ecgcore.constants import CLASSES
+from ecgcore.wfdbio import atomic_write_bytes, read_header, read_signal
 from ecgpaper.classify.augment import augment_digitized
 from ecgpaper.classify.features import (FEATURE_NAMES, PREMATURE_REL, WORK_FS_HZ, extract_features,
                                        resample_nan, to_standard_leads)
 from ecgpaper.classify.gbm import fit_gbm
 from ecgpaper.classify.trees import check_trees, predict_raw
-from ecgcore.constants import CLASSES
 from ecgpaper.modelfiles import ModelFileError, check_choice, check_number, read_json, read_npz
-from ecgcore.wfdbio import atomic_write_bytes, read_header, read_signal
 
 logger = logging.getLogger("ecgpaper.classify")
 
@@ -234,6 +241,8 @@ class Classifier:
         Exported trees per class.
     config : dict
         The content of ``config.json``.
+    rules : dict of str to list
+        Classes decided by a heart-rate rule: ``[feature, sign, threshold]``.
     """
 
     classes: list[str]
@@ -241,10 +250,26 @@ class Classifier:
     trees: dict[str, dict[str, np.ndarray]]
     config: dict = field(default_factory=dict)
     rules: dict[str, list] = field(default_factory=dict)
+    # (key of the signal, its features): the last signal's features, see features()
+    _last: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def features(self, signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str]) -> np.ndarray:
-        """Feature vector of a signal, shape (n_features,)."""
-        return extract_features(signal_mv, fs_hz, lead_names)
+        """Feature vector of a signal, shape (n_features,).
+
+        The features of the last signal are kept (keyed by a hash of its samples, its rate
+        and lead names), so :meth:`predict` and :meth:`predict_proba` on the same record, as
+        ``run_model.py --report`` calls them, compute them once.
+        """
+        signal_mv = np.asarray(signal_mv)
+        key = (signal_mv.shape, signal_mv.dtype.str, float(fs_hz),
+               None if lead_names is None else tuple(lead_names),
+               hashlib.blake2b(np.ascontiguousarray(signal_mv), digest_size=16).digest())
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1].copy()
+        x = extract_features(signal_mv, fs_hz, lead_names)
+        self._last = (key, x.copy())
+        return x
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         """Probabilities, shape (n_samples, len(classes)), from feature rows."""
@@ -471,9 +496,86 @@ def record_views(signal_mv: np.ndarray, fs_hz: float, lead_names: Sequence[str],
     return np.stack(rows)
 
 
+#: At most this many worker processes extract training features by default
+#: (:func:`default_jobs`): each holds one record and its views in memory.
+MAX_JOBS = 8
+
+
+def default_jobs() -> int:
+    """Worker processes for feature extraction: the CPUs this process may run on, at most
+    :data:`MAX_JOBS`."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(MAX_JOBS, n))
+
+
+def _record_rows(record: str, seed: np.random.SeedSequence, views: Sequence[Sequence]):
+    """One training record (in a worker): ``("ok", (labels, rows))``, ``("unlabelled", None)``
+    or ``("failed", traceback text)``."""
+    try:
+        header = read_header(record)
+        labels = header.labels
+        if not labels:
+            return "unlabelled", None
+        signal, header = read_signal(record)
+        rows = record_views(signal, header.fs_hz, header.lead_names,
+                            np.random.default_rng(seed), views)
+    except Exception:  # noqa: BLE001 - one broken record never stops training
+        return "failed", traceback.format_exc()
+    return "ok", (list(labels), rows)
+
+
+def _record_results(records: Sequence[str], seeds, views, jobs: int, deadline: float | None):
+    """``(record, status, payload)`` of :func:`_record_rows` in record order, made by ``jobs``
+    processes (``fork`` on Linux, as ``ecg_image_kit``'s command line; else ``spawn``).
+    Nothing more is started once ``deadline`` has passed; what was started is returned."""
+    def expired() -> bool:
+        return deadline is not None and time.monotonic() > deadline
+
+    n = len(records)
+    if jobs <= 1 or n <= 1:
+        for i in range(n):
+            if expired():
+                return
+            yield (records[i], *_record_rows(records[i], seeds[i], views))
+        return
+    ctx = get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=ctx) as pool:
+        pending: deque = deque()
+        nxt = 0
+        while True:
+            while nxt < n and len(pending) < 2 * jobs and not expired():
+                pending.append((records[nxt], pool.submit(_record_rows, records[nxt], seeds[nxt],
+                                                          views)))
+                nxt += 1
+            if not pending:
+                return
+            record, fut = pending.popleft()
+            yield (record, *fut.result())
+
+
 def build_training_set(records: Sequence[str], views: Sequence[Sequence], seed: int = 0,
-                       verbose: bool = False, deadline: float | None = None):
+                       verbose: bool = False, deadline: float | None = None,
+                       jobs: int | None = None):
     """Features and labels of labelled records (unlabelled and broken ones skipped).
+
+    Parameters
+    ----------
+    records : sequence of str
+        Record paths without extension.
+    views : sequence of (strength, mask)
+        Augmented views per record (:func:`record_views`).
+    seed : int
+        Record ``i`` gets the ``i``-th child of ``SeedSequence(seed)``, so the rows do not
+        depend on ``jobs``.
+    verbose : bool
+        Log progress (INFO, logger ``ecgpaper.classify``).
+    deadline : float, optional
+        ``time.monotonic()`` value after which no more records are read.
+    jobs : int, optional
+        Worker processes (default :func:`default_jobs`; 1: in this process).
 
     Returns
     -------
@@ -489,24 +591,18 @@ def build_training_set(records: Sequence[str], views: Sequence[Sequence], seed: 
     X, Y, groups, view_idx = [], [], [], []
     summary = {"used": 0, "unlabelled": 0, "failed": 0, "not_read_time_budget": 0}
     seeds = np.random.SeedSequence(seed).spawn(len(records))
-    for i, record in enumerate(records):
-        if deadline is not None and time.monotonic() > deadline:
-            summary["not_read_time_budget"] = len(records) - i
-            logger.warning("time budget: %d records not read", len(records) - i)
-            break
-        try:
-            header = read_header(record)
-            labels = header.labels
-            if not labels:
-                summary["unlabelled"] += 1
-                continue
-            signal, header = read_signal(record)
-            rows = record_views(signal, header.fs_hz, header.lead_names,
-                                np.random.default_rng(seeds[i]), views)
-        except Exception:  # noqa: BLE001 - one broken record never stops training
-            logger.exception("record %s: failed, skipped", record)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    n_read = 0
+    for record, status, payload in _record_results(records, seeds, views, jobs, deadline):
+        n_read += 1
+        if status == "unlabelled":
+            summary["unlabelled"] += 1
+            continue
+        if status == "failed":
+            logger.error("record %s: failed, skipped\n%s", record, payload)
             summary["failed"] += 1
             continue
+        labels, rows = payload
         y = np.array([c in labels for c in CLASSES])
         X.append(rows)
         Y.append(np.repeat(y[None, :], rows.shape[0], axis=0))
@@ -514,7 +610,10 @@ def build_training_set(records: Sequence[str], views: Sequence[Sequence], seed: 
         view_idx += list(range(rows.shape[0]))
         summary["used"] += 1
         if verbose and summary["used"] % 50 == 0:
-            print(f"features: {summary['used']} records", flush=True)
+            logger.info("features: %d records", summary["used"])
+    if n_read < len(records):
+        summary["not_read_time_budget"] = len(records) - n_read
+        logger.warning("time budget: %d records not read", len(records) - n_read)
     if not X:
         return (np.zeros((0, len(FEATURE_NAMES))), np.zeros((0, len(CLASSES)), bool),
                 np.zeros(0, int), np.zeros(0, int), summary)
@@ -619,8 +718,8 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
         for c in classes:
             extra = (f" rate-rule F {rule_f[c]:.3f} -> {'rule' if c in rules else 'trees'}"
                      if c in rule_f else "")
-            print(f"class {c:9s} positives {counts[c]:4d} threshold {thresholds[c]:.3f} "
-                  f"cv F {cv_f[c]:.3f}{extra}", flush=True)
+            logger.info("class %-9s positives %4d threshold %.3f cv F %.3f%s", c, counts[c],
+                        thresholds[c], cv_f[c], extra)
     config = {"params": p, "seed": seed, "n_records": n_records, "label_counts": counts,
               "af_rule": dict(AF_RULE) if p["af_rule"] else None,
               "af_trees_veto_regular_slow": bool(p["af_trees_veto_regular_slow"]),
@@ -633,7 +732,7 @@ def fit_classifier(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, view: np.nd
 
 def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = False,
                      seed: int = 0, time_budget_s: float | None = None,
-                     params: dict | None = None) -> None:
+                     params: dict | None = None, jobs: int | None = None) -> None:
     """Train on labelled WFDB records and write the model into ``model_dir``.
 
     Parameters
@@ -646,6 +745,8 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
     model_dir : path-like
         Output folder (``config.json`` + ``trees.npz``).
     verbose : bool
+        Log progress at INFO on the ``ecgpaper.classify`` logger (``train_model.py -v``
+        shows it: ``team_code`` configures logging).
     seed : int
         Seeds the augmentations and the folds.
     time_budget_s : float, optional
@@ -653,6 +754,9 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
         thresholds are not cross-validated beyond 85 % of it.
     params : dict, optional
         Overrides of :data:`DEFAULT_PARAMS`.
+    jobs : int, optional
+        Processes that extract the features (default :func:`default_jobs`); the model does
+        not depend on it.
     """
     t0 = time.monotonic()
     p = dict(DEFAULT_PARAMS)
@@ -660,9 +764,10 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
     read_deadline = t0 + 0.7 * time_budget_s if time_budget_s else None
     fit_deadline = t0 + 0.85 * time_budget_s if time_budget_s else None
     X, Y, groups, view, summary = build_training_set(sorted(records), p["views"], seed=seed,
-                                                     verbose=verbose, deadline=read_deadline)
+                                                     verbose=verbose, deadline=read_deadline,
+                                                     jobs=jobs)
     if verbose:
-        print(f"training records: {summary}; feature rows {X.shape}", flush=True)
+        logger.info("training records: %s; feature rows %s", summary, X.shape)
     if summary["failed"] and not summary["used"]:
         raise RuntimeError(f"train_classifier: no labelled record could be loaded "
                            f"({summary['failed']} failed, see the log above; "
@@ -674,5 +779,5 @@ def train_classifier(records: list[str], model_dir: str | Path, verbose: bool = 
     clf.config["train_time_s"] = round(time.monotonic() - t0, 1)
     clf.save(model_dir)
     if verbose:
-        print(f"classifier saved to {model_dir} ({clf.config['train_time_s']} s); "
-              f"classes {clf.classes}", flush=True)
+        logger.info("classifier saved to %s (%s s); classes %s", model_dir,
+                    clf.config["train_time_s"], clf.classes)
