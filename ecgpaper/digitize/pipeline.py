@@ -56,7 +56,9 @@ DEFAULT_PARAMS: dict = {
     "ink_threshold_max": 0.5,
     "band_fraction": 1.0,        # half-height of a row's search band, in row spacings (tall QRS
                                  # complexes reach the neighbouring rows)
-    "min_coverage": 0.6,         # a lead tracked in fewer of its columns is failed (NaN)
+    "min_coverage": 0.4,         # a lead tracked in fewer of its columns is failed (NaN); a
+                                 # lead read in part scores above a NaN one when what is read
+                                 # passes the other checks
     "max_jumps_per_s": 2.0,      # ... and one whose tracked path jumps over gaps more often
                                  # (stretches between jumps: max_excursion_mv)
     "max_baseline_offset": 0.35,  # ... or whose median sits this many row spacings off its row
