@@ -118,8 +118,9 @@ def panel_confidence(checks: dict, failed: bool, params: dict | None = None) -> 
     --------
     >>> panel_confidence(dict(coverage=1.0, jumps_per_s=0.0, offset=0.0, blob_share=0.0), False)
     1.0
-    >>> panel_confidence(dict(coverage=0.8, jumps_per_s=0.5, offset=0.0, blob_share=0.0), False)
-    0.5
+    >>> panel_confidence(dict(coverage=0.7, jumps_per_s=0.5, offset=0.0, blob_share=0.0), False,
+    ...                  dict(min_coverage=0.6))
+    0.25
     >>> panel_confidence(dict(coverage=1.0), True)
     0.0
     """
