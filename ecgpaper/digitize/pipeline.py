@@ -594,10 +594,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         if rt.y_tips is not None:
             # spike tips put back after the checks (a restored tip is as narrow as the
             # printed spike, which the flicker check would take for a swing)
-            tips = place_segment(rt.x_fine, rt.y_tips, x0, px_per_s, zero_px[pan.row], px_per_mv,
-                                 pan.t0_s, pan.t1_s, fs_hz, num_samples) - \
-                place_segment(rt.x_fine, rt.y_fine, x0, px_per_s, zero_px[pan.row], px_per_mv,
-                              pan.t0_s, pan.t1_s, fs_hz, num_samples)
+            # (resampling is linear: the change of the read-out, placed with 0 as its baseline,
+            # is the change of the panel's mV)
+            tips = place_segment(rt.x_fine, rt.y_tips - rt.y_fine, x0, px_per_s, 0.0, px_per_mv,
+                                 pan.t0_s, pan.t1_s, fs_hz, num_samples)
             put = np.isfinite(seg) & np.isfinite(tips)
             # not next to the panel's ends (pulse corners, separators, the other lead)
             n_edge = int(np.ceil(0.03 * fs_hz))

@@ -424,7 +424,7 @@ def sharpen_tips(top_px: np.ndarray, bot_px: np.ndarray, y_fine: np.ndarray, rad
         far = bot_px if sign > 0 else top_px
         v = np.where(fin, -sign * y_fine, -np.inf)
         peaks, props = ssignal.find_peaks(v, prominence=min_prominence * stroke)
-        for i in peaks:
+        for i, prominence in zip(peaks, props["prominences"]):
             c = i // f
             lo, hi = max(c - 1, 0), min(c + 2, n)
             e = edge[lo:hi]
@@ -447,7 +447,7 @@ def sharpen_tips(top_px: np.ndarray, bot_px: np.ndarray, y_fine: np.ndarray, rad
                         np.nanmin(sign * (tip - near)) < 2.0 * stroke:
                     continue
             gain = sign * (y_fine[i] - tip)  # how far the read-out falls short, px
-            if gain <= 0.5 or gain > props["prominences"][np.searchsorted(peaks, i)]:
+            if gain <= 0.5 or gain > prominence:
                 continue
             # a spike falls away on both sides within a few columns (a pulse's corner or a
             # step does not)
