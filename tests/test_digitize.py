@@ -24,7 +24,7 @@ from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
 from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_mask
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
-                                       place_segment)
+                                       place_segment, swing_mask)
 from ecgpaper.scoring import snr_per_lead
 from tests._synth import synthetic_ecg
 
@@ -108,6 +108,29 @@ def test_flicker_mask_keeps_sharp_qrs_and_flags_swinging(fs_hz):
     if fs_hz >= 250:
         assert m[i0 + int(0.05 * fs_hz):i1 - int(0.05 * fs_hz)].all()
     assert not m[:int(0.7 * fs_hz)].any() and not m[int(1.5 * fs_hz):].any()
+
+
+def test_swing_mask_flags_hopping_not_polyphasic_qrs_or_pixel_steps():
+    fs = 500.0
+    t = np.arange(1250) / fs
+    rng = np.random.default_rng(0)
+    # an RSR' complex (R 1.0, S -0.5, R' 1.2 mV, 20 ms each) and a T wave, read with
+    # random one-pixel steps (0.0127 mV at 200 DPI) between pixel columns (2.5 samples)
+    x = 0.3 * np.exp(-0.5 * ((t - 0.8) / 0.05) ** 2)
+    for tc, a in ((0.40, 1.0), (0.42, -0.5), (0.44, 1.2)):
+        x += a * np.exp(-0.5 * ((t - tc) / 0.006) ** 2)
+    x += 0.0127 * np.repeat(rng.integers(-1, 2, t.size // 2 + 1), 2)[:t.size]
+    assert not swing_mask(x, fs, 4.0, 1.0).any()
+    # 0.3 s where the read-out hops 0.3 mV between the trace and speckle every few samples,
+    # weaker at its ends
+    y = x.copy()
+    hop = 0.3 * (np.arange(150) // 3 % 2)
+    hop[:30] *= 0.5
+    hop[-30:] *= 0.5
+    y[950:1100] += hop
+    m = swing_mask(y, fs, 4.0, 1.0)
+    assert m[950:1100].all()
+    assert not m[:900].any()
 
 
 def test_excursion_mask_rejects_pieces_off_the_trace_only():

@@ -25,7 +25,8 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
                      find_row_candidates, identify_rhythm_leads, layout_panels,
                      pulse_rise_foot, refine_pulse_edge)
 from .load import normalise_image, paper_mask
-from .resample import excursion_mask, flicker_mask, hold_panel_edges, place_segment
+from .resample import (excursion_mask, flicker_mask, hold_panel_edges, place_segment,
+                       swing_mask)
 from .trace import READOUT_METHODS, sharpen_tips, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
@@ -68,6 +69,11 @@ DEFAULT_PARAMS: dict = {
                                  # 0.1 s) between strokes are left NaN (flicker_mask)
     "max_flicker_sustained_mv": 7.0,  # ... or this much per 0.3 s (a read-out that wanders
                                  # in a shadow or texture; one QRS complex stays below)
+    "max_swing_ratio": 4.0,      # 0.1-s windows whose read-out travels more than this many
+                                 # times the range it spans ...
+    "min_swing_path_mv": 1.0,    # ... and more than this (mV) are left NaN: a read-out
+                                 # hopping between the trace and speckle, and the weaker
+                                 # hopping around them (swing_mask; 0 = off)
     "max_excursion_mv": 0.3,     # pieces between jumps of the tracked path that step this far
                                  # away and back are left NaN (excursion_mask)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
@@ -552,6 +558,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
             flick = flicker_mask(win, fs_hz, p["max_flicker_mv"])
             if p["max_flicker_sustained_mv"]:
                 flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"], window_s=0.3)
+            if p["min_swing_path_mv"]:
+                flick |= swing_mask(win, fs_hz, p["max_swing_ratio"], p["min_swing_path_mv"])
             if flick.any():
                 win[flick] = np.nan  # a view: seg changes too
                 info.setdefault("flicker_s", {})[f"{pan.lead}@{pan.row}"] = \

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import signal as ssignal
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import label as ndlabel
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 
 __all__ = ["FILL_METHODS", "place_segment", "flicker_mask", "excursion_mask", "fill_template", "detect_beats"]
 
@@ -134,6 +135,69 @@ def flicker_mask(x_mv: np.ndarray, fs_hz: float, max_excess_mv: float,
     if flagged.any():
         out = np.convolve(flagged.astype(float), np.ones(w + 1), mode="same") > 0
     return out
+
+
+def swing_mask(x_mv: np.ndarray, fs_hz: float, max_ratio: float, min_path_mv: float,
+               window_s: float = 0.1, pad_s: float = 0.02) -> np.ndarray:
+    """Samples where a read-out hops back and forth instead of following one wave.
+
+    :func:`flicker_mask` flags millivolts of swinging; a read-out that hops between the
+    trace and speckle, grid residue or a shadow's texture swings by tenths of a millivolt,
+    which stays below it.  Within ``window_s`` (0.1 s) an ECG rises and falls a few times at
+    most: its path length is one to three times the range it spans (a small polyphasic QRS
+    complex reaches about three), while a read-out hopping over a flat stretch travels its
+    small range many times.  A window whose path exceeds ``max_ratio`` times its range and
+    ``min_path_mv`` (a faithful baseline's pixel steps stay far below) starts a flagged
+    stretch; the stretch grows over the neighbouring windows that pass half of both bounds
+    (hysteresis: the hopping read-out's weaker stretches around it go too).
+
+    Parameters
+    ----------
+    x_mv : numpy.ndarray
+        ``(n,)`` read-out of one panel, NaN where untracked.
+    fs_hz : float
+        Its sampling rate.
+    max_ratio : float
+        Path length per window, as a multiple of the window's range, above which a window
+        starts a stretch.
+    min_path_mv : float
+        Smallest path length per window that can start a stretch.
+    window_s, pad_s : float
+        Window length, and the margin added to each side of a flagged stretch.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool, True for the flagged samples.
+
+    Examples
+    --------
+    >>> fs = 500.0; t = np.arange(1250) / fs
+    >>> x = np.where(np.abs(t - 0.5) < 0.04, 1.2 * np.sin(np.pi * (t - 0.46) / 0.08), 0.0)
+    >>> x[800:900] += 0.15 * np.sign(np.sin(2 * np.pi * t[800:900] / 0.016))  # hopping
+    >>> m = swing_mask(x, fs, 4.0, 1.0)
+    >>> bool(m[:700].any()), bool(m[800:900].all())
+    (False, True)
+    """
+    x = np.asarray(x_mv, float)
+    n = x.size
+    ok = np.isfinite(x)
+    w = max(3, int(round(window_s * fs_hz)))
+    if ok.sum() < w:
+        return np.zeros(n, bool)
+    idx = np.nonzero(ok)[0]
+    xi = np.interp(np.arange(n), idx, x[idx])
+    path = uniform_filter1d(np.abs(np.diff(xi, prepend=xi[0])), w) * w
+    span = maximum_filter1d(xi, w) - minimum_filter1d(xi, w)
+    strong = (path > min_path_mv) & (path > max_ratio * span)
+    if not strong.any():
+        return np.zeros(n, bool)
+    weak = strong | ((path > 0.5 * min_path_mv) & (path > 0.5 * max_ratio * span))
+    lab, _ = ndlabel(weak)
+    hit = np.unique(lab[strong])
+    flagged = np.isin(lab, hit[hit > 0])
+    pad = max(0, int(round(pad_s * fs_hz)))
+    return (np.convolve(flagged.astype(float), np.ones(2 * pad + 1), mode="same") > 0) & ok
 
 
 def excursion_mask(x_mv: np.ndarray, cuts: np.ndarray, fs_hz: float, min_step_mv: float,
