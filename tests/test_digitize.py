@@ -24,7 +24,7 @@ from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
 from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_mask
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
-                                       place_segment, swing_mask)
+                                       island_mask, place_segment, swing_mask)
 from ecgpaper.scoring import snr_per_lead
 from tests._synth import synthetic_ecg
 
@@ -131,6 +131,26 @@ def test_swing_mask_flags_hopping_not_polyphasic_qrs_or_pixel_steps():
     m = swing_mask(y, fs, 4.0, 1.0)
     assert m[950:1100].all()
     assert not m[:900].any()
+
+
+def test_island_mask_drops_flat_pieces_off_level_and_keeps_broken_qrs():
+    fs = 500.0
+    t = np.arange(1250) / fs
+    x = 0.3 * np.exp(-0.5 * ((t - 1.0) / 0.05) ** 2)  # a T wave
+    # a QRS complex whose thin flanks broke: its apex is a short, peaked piece 1.5 mV up
+    x += 1.5 * np.exp(-0.5 * ((t - 0.4) / 0.01) ** 2)
+    x[190:196] = np.nan
+    x[205:211] = np.nan
+    assert not island_mask(x, fs, 0.5).any()
+    # 0.2 s on the next row's trace, 1.2 mV below, reached over a gap and left by a steep step
+    y = x.copy()
+    y[700:800] = -1.2 + 0.02 * np.sin(t[700:800] * 40)
+    y[680:700] = np.nan
+    m = island_mask(y, fs, 0.5)
+    assert m[700:800].all() and m.sum() == 100
+    # the same piece 0.3 mV off is a level the trace may hold (kept)
+    y[700:800] = -0.3
+    assert not island_mask(y, fs, 0.5).any()
 
 
 def test_excursion_mask_rejects_pieces_off_the_trace_only():

@@ -25,8 +25,8 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
                      find_row_candidates, identify_rhythm_leads, layout_panels,
                      pulse_rise_foot, refine_pulse_edge)
 from .load import normalise_image, paper_mask
-from .resample import (excursion_mask, flicker_mask, hold_panel_edges, place_segment,
-                       swing_mask)
+from .resample import (excursion_mask, flicker_mask, hold_panel_edges, island_mask,
+                       place_segment, swing_mask)
 from .trace import READOUT_METHODS, sharpen_tips, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
@@ -76,6 +76,9 @@ DEFAULT_PARAMS: dict = {
                                  # hopping around them (swing_mask; 0 = off)
     "max_excursion_mv": 0.3,     # pieces between jumps of the tracked path that step this far
                                  # away and back are left NaN (excursion_mask)
+    "min_island_offset_mv": 0.5,  # flat pieces of 30-300 ms between gaps or steep steps that
+                                 # sit this far from every neighbouring piece are left NaN
+                                 # (island_mask; 0 = off)
     "edge_hold_s": 0.006,        # a panel's first/last samples this close to its ends hold
                                  # the next value inside (separator mark, stroke end)
     "fall_lag_samples": 1.5,     # a pulse whose fall runs into the signal (no foot): the fall's
@@ -572,6 +575,12 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                 win[away] = np.nan
                 info.setdefault("excursion_s", {})[f"{pan.lead}@{pan.row}"] = \
                     round(float(away.sum()) / fs_hz, 2)
+        if p["min_island_offset_mv"] and win.size:
+            island = island_mask(win, fs_hz, p["min_island_offset_mv"])
+            if island.any():
+                win[island] = np.nan
+                info.setdefault("island_s", {})[f"{pan.lead}@{pan.row}"] = \
+                    round(float(island.sum()) / fs_hz, 2)
         cov = float(np.isfinite(win).mean()) if win.size else 0.0
         in_pan = (rt.x_px >= xa + 3) & (rt.x_px < xb - 3)
         jumps_per_s = float(rt.jump[in_pan].sum()) / max(pan.t1_s - pan.t0_s, 1e-6) \

@@ -200,6 +200,83 @@ def swing_mask(x_mv: np.ndarray, fs_hz: float, max_ratio: float, min_path_mv: fl
     return (np.convolve(flagged.astype(float), np.ones(2 * pad + 1), mode="same") > 0) & ok
 
 
+def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
+                min_piece_s: float = 0.03, max_piece_s: float = 0.3,
+                max_step_mv: float | None = None, reach_s: float = 0.5) -> np.ndarray:
+    """Short flat pieces of a read-out that sit far from the pieces around them.
+
+    Where the tracker loses the trace, the read-out breaks into pieces (NaN gaps between
+    them, or steps of more than ``max_step_mv`` from one sample to the next, where the path
+    ran down a crease or a grid line's residue).  A piece that followed other ink (the next
+    row, a label, a page edge) lies at its own level: it is flagged when it is between
+    ``min_piece_s`` and ``max_piece_s`` long, its level (median) differs from the level of
+    every neighbouring piece within ``reach_s`` (the median of that piece's nearest 50 ms) by
+    more than ``min_offset_mv``, and it is flat (its 10-90 % spread is under half that
+    difference).  A QRS complex whose thin strokes broke leaves a piece that is shorter or
+    not flat, and is kept.
+
+    Parameters
+    ----------
+    x_mv : numpy.ndarray
+        ``(n,)`` read-out of one panel, NaN where untracked.
+    fs_hz : float
+        Its sampling rate.
+    min_offset_mv : float
+        Smallest level difference to every neighbour.
+    min_piece_s, max_piece_s : float
+        Pieces outside these lengths are kept.
+    max_step_mv : float or None
+        A step between two samples larger than this also splits pieces; None = ``min_offset_mv``.
+    reach_s : float
+        Neighbouring pieces farther than this are not compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool, True for the samples of flagged pieces.
+
+    Examples
+    --------
+    >>> x = np.zeros(1250); x[600:700] = -2.0      # 0.2 s on a crease 2 mV below
+    >>> x[560:600] = np.nan                          # ... reached over a gap
+    >>> m = island_mask(x, 500.0, 0.5)
+    >>> bool(m[600:700].all()), bool(m[:560].any() or m[700:].any())
+    (True, False)
+    """
+    x = np.asarray(x_mv, float)
+    n = x.size
+    out = np.zeros(n, bool)
+    ok = np.isfinite(x)
+    if ok.sum() < 3:
+        return out
+    step = min_offset_mv if max_step_mv is None else max_step_mv
+    start = ok & ~np.r_[False, ok[:-1]]
+    start[1:] |= ok[1:] & ok[:-1] & (np.abs(np.diff(np.where(ok, x, 0.0))) > step)
+    starts = np.nonzero(start)[0]
+    ends = np.r_[starts[1:], n]
+    # a piece ends at its last finite sample
+    ends = np.array([s + int(np.argmin(ok[s:e])) if not ok[s:e].all() else e
+                     for s, e in zip(starts, ends)], int)
+    k = max(1, int(round(0.05 * fs_hz)))
+    lo, hi, reach = min_piece_s * fs_hz, max_piece_s * fs_hz, reach_s * fs_hz
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        if not lo <= e - s <= hi:
+            continue
+        piece = x[s:e]
+        level = float(np.median(piece))
+        offs = []
+        if i > 0 and s - ends[i - 1] <= reach:
+            offs.append(abs(level - float(np.median(x[max(starts[i - 1], ends[i - 1] - k):ends[i - 1]]))))
+        if i + 1 < len(starts) and starts[i + 1] - e <= reach:
+            offs.append(abs(level - float(np.median(x[starts[i + 1]:min(ends[i + 1], starts[i + 1] + k)]))))
+        if not offs:
+            continue
+        spread = float(np.percentile(piece, 90) - np.percentile(piece, 10))
+        if min(offs) > min_offset_mv and spread < 0.5 * min(offs):
+            out[s:e] = True
+    return out
+
+
 def excursion_mask(x_mv: np.ndarray, cuts: np.ndarray, fs_hz: float, min_step_mv: float,
                    min_piece_s: float = 0.12, max_share: float = 0.5) -> np.ndarray:
     """Stretches the tracker followed on other ink, between jumps of the tracked path.
