@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="budget of the whole fit (default: none)")
     ap.add_argument("--cnn-budget-s", type=float, default=None,
                     help="seconds of centre-line network fitting (default: train_digitizer's)")
-    ap.add_argument("--cnn-pages", type=int, default=60)
+    ap.add_argument("--cnn-pages", type=int, default=90)
     ap.add_argument("--cnn-steps", type=int, default=None,
                     help="network steps (default: the package's CNN_STEPS)")
     ap.add_argument("--model-dir", default=None, help="reuse/keep the trained config here")

@@ -129,6 +129,10 @@ class RenderConfig:
         Colour outside the paper after geometric distortions.
     wrinkles : float
         Strength 0-1 of crumpling shading.
+    blotches : float
+        Strength 0-1 of a mottled dark texture over the paper and the trace (the photographic
+        wrinkle textures of other generators: irregular patches that darken the page by up
+        to 85 % at strength 1).
     creases : int
         Number of fold lines with shading.
     stains : int
@@ -184,6 +188,7 @@ class RenderConfig:
     pad: NumSpec = 0.0
     background_color: ColorSpec = (255, 255, 255)
     wrinkles: NumSpec = 0.0
+    blotches: NumSpec = 0.0
     creases: IntSpec = 0
     stains: IntSpec = 0
     shadow: NumSpec = 0.0
@@ -272,6 +277,7 @@ def _rules() -> dict[str, _Rule]:
         pad=_Rule("num", 0.0, 1.0),
         background_color=_Rule("rgb"),
         wrinkles=_Rule("num", **unit),
+        blotches=_Rule("num", **unit),
         creases=_Rule("int", 0.0),
         stains=_Rule("int", 0.0),
         shadow=_Rule("num", **unit),
@@ -445,6 +451,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "moderate": _MODERATE,
     "heavy": _HEAVY,
     "styles": _STYLES,
+    "moderate-styles": dict(_MODERATE, **_STYLES, blotches=(0.0, 0.6)),
+    "heavy-styles": dict(_HEAVY, **_STYLES, blotches=(0.3, 1.0)),
 }
 
 
@@ -456,7 +464,9 @@ def preset(name: str) -> RenderConfig:
     moderate plus perspective, crop/pad, stains, shadow, uneven light, colour
     temperature, salt and pepper, JPEG, banding, stamps, 100-150 DPI.  ``"styles"``: clean
     geometry in other printers' styles (grid and trace colours, trace width, pulse foot,
-    label position, separator width).
+    label position, separator width).  ``"moderate-styles"`` and ``"heavy-styles"``: those
+    distortions on pages in those styles, with blotches (dark grids under textured wrinkles,
+    noise and JPEG, as the official generator's distorted pages show them).
 
     Raises
     ------

@@ -6,7 +6,7 @@ the image is resampled once and every ground-truth coordinate is mapped
 exactly by the same matrix.
 
 Photometric effects that multiply the image (uneven light, shadow,
-wrinkles, creases, stains, colour temperature, banding) are accumulated in
+wrinkles, blotches, creases, stains, colour temperature, banding) are accumulated in
 one eighth-resolution gain map, upsampled once and applied with one saturating
 ``cv2.multiply``; then blur, Gaussian noise (a byte stream mapped through a
 normal-quantile look-up table), salt and pepper and a JPEG round trip.
@@ -103,6 +103,18 @@ def _wrinkles(rng, h, w, strength) -> np.ndarray:
     shade = gx * math.cos(ang) + gy * math.sin(ang)
     shade /= float(shade.std()) + 1e-6
     return 1.0 + 0.05 * strength * np.clip(shade, -3, 3)
+
+
+def _blotches(rng, h, w, strength) -> np.ndarray:
+    """Mottled dark patches: a few coarse noise octaves, thresholded so that about a quarter
+    of the page darkens, steeply towards the patches' cores (up to 85 % at strength 1)."""
+    t = np.zeros((h, w), np.float32)
+    for cells, amp in ((5, 1.0), (11, 0.6), (23, 0.35), (47, 0.2)):
+        t += amp * _smooth_noise(rng, (h, w), cells)
+    t /= float(t.std()) + 1e-6
+    lo = float(np.quantile(t, rng.uniform(0.6, 0.85)))
+    dark = np.clip((t - lo) / 1.2, 0.0, 1.0) ** 1.3
+    return 1.0 - 0.85 * strength * dark
 
 
 def _creases(rng, h, w, count, low_px_per_mm) -> np.ndarray:
@@ -264,6 +276,8 @@ def photometric(img: np.ndarray, p: dict[str, Any], seed: int, px_per_mm: float,
         mul(_shadow(stream(seed, "shadow"), lh, lw, float(p["shadow"])))
     if float(p.get("wrinkles") or 0) > 0:
         mul(_wrinkles(stream(seed, "wrinkles"), lh, lw, float(p["wrinkles"])))
+    if float(p.get("blotches") or 0) > 0:
+        mul(_blotches(stream(seed, "blotches"), lh, lw, float(p["blotches"])))
     if int(p.get("creases") or 0) > 0:
         mul(_creases(stream(seed, "creases"), lh, lw, int(p["creases"]), low_ppm))
     if int(p.get("stains") or 0) > 0:

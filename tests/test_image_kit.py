@@ -254,6 +254,7 @@ def test_config_forms(sig12):
     dict(wrinkles=0.8, creases=2), dict(stains=2, shadow=0.5), dict(lighting=0.5, color_temperature_k=4000.0),
     dict(noise_std=8.0, salt_pepper=0.01), dict(blur_sigma_px=1.5, jpeg_quality=40), dict(banding=0.5),
     dict(handwriting=5, stamps=2), dict(crop=0.05, pad=0.05, background_color=(30, 30, 30)),
+    dict(blotches=0.8),
 ])
 def test_each_distortion_runs_and_changes_image(sig12, changes):
     base = render(sig12, FS, LEADS_12, RenderConfig(dpi=100), seed=4)
@@ -262,6 +263,25 @@ def test_each_distortion_runs_and_changes_image(sig12, changes):
     assert res.image.shape != base.image.shape or np.abs(
         res.image.astype(int) - base.image.astype(int)).mean() > 0.05
     json.dumps(res.annotation, allow_nan=False)
+
+
+def test_blotches_darken_patches_of_the_page(sig12):
+    res = render(sig12, FS, LEADS_12, RenderConfig(dpi=100, blotches=1.0), seed=4)
+    paper = res.image.astype(float).max(axis=2)
+    # the blotches are patches: part of the page darkens strongly, most of it not at all
+    blocks = paper[:paper.shape[0] // 16 * 16, :paper.shape[1] // 16 * 16]
+    blocks = blocks.reshape(blocks.shape[0] // 16, 16, -1, 16).max(axis=(1, 3))
+    assert 0.05 < np.mean(blocks < 0.6 * 255) < 0.5
+    assert np.mean(blocks > 0.9 * 255) > 0.4
+
+
+def test_styled_distortion_presets_combine_both(sig12):
+    from ecg_image_kit.config import preset
+    for name, base in (("moderate-styles", "moderate"), ("heavy-styles", "heavy")):
+        cfg, ref, sty = preset(name), preset(base), preset("styles")
+        assert cfg.grid_color == sty.grid_color and cfg.line_width_pt == sty.line_width_pt
+        assert cfg.noise_std == ref.noise_std and cfg.wrinkles == ref.wrinkles
+        assert cfg.blotches != 0.0
 
 
 def test_heavy_preset_and_masks(sig12):

@@ -253,16 +253,17 @@ def train_threads() -> int:
 def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = False,
                     seed: int = 0, time_budget_s: float | None = None,
                     n_images: int = 24, candidates: dict | None = None,
-                    cnn_budget_s: float | None = None, cnn_pages: int = 60,
+                    cnn_budget_s: float | None = None, cnn_pages: int = 90,
                     cnn_steps: int | None = None) -> None:
     """Fit the digitizer on rendered training records and write its folder.
 
     1. **Classical parameters.**  The aspect of the brush model of the ``"morph"`` read-out
        on crisp strokes (``morph_h_ratio``) and on blurred ones (``morph_h_ratio_blurred``;
        blur widens the measured stroke) depends on the plotting style.  Training renders
-       ``n_images`` pages of training records with ``ecg_image_kit`` (clean, styles, moderate
-       and heavy presets in turn, random seeds; the training folder's own annotated images
-       first, up to half of them), digitizes them with each candidate value and
+       ``n_images`` pages of training records with ``ecg_image_kit`` (clean, styles, moderate,
+       heavy, moderate-styles and heavy-styles presets in turn, random seeds; the training
+       folder's own annotated images first, up to half of them), digitizes them with each
+       candidate value and
        keeps the one with the best mean Challenge SNR against the masked reference, on the
        pages where that parameter applies (crisp or blurred, as the pipeline decides).
        Likewise the time origin of pulses whose fall runs into the signal
@@ -322,7 +323,7 @@ def train_digitizer(records: list[str], model_dir: str | Path, verbose: bool = F
     params: dict = {}
     scores: dict = {}
     data = []
-    levels = ("clean", "styles", "moderate", "heavy")
+    levels = ("clean", "styles", "moderate", "heavy", "moderate-styles", "heavy-styles")
     # the budget is a cap checked page by page: a run overshoots it by one page at most
     search_end = None if search_budget is None else t_start + search_budget
 
