@@ -11,7 +11,7 @@ entry scripts of the repository (each command is printed before it runs):
 3. training on the training records: ``python -m ecgpaper.runner``, the same training as
    ``train_model.py`` but with fewer network steps (``--cnn-steps``, 1500 by default;
    ``train_model.py`` uses the package's 14000) and a wall-clock cap (``--train-budget-s``,
-   150 s by default, a safety stop);
+   240 s by default, a safety stop);
 4. a hidden copy of the test folder (no signals, labels or demographics) made by
    ``python -m ecgpaper.prepare hidden``;
 5. ``run_model.py -f --report`` on the hidden copy;
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=200, help="training records")
     ap.add_argument("--n-test", type=int, default=30, help="test records")
     ap.add_argument("--preset", default="moderate", help="ecg_image_kit preset of the test images")
-    ap.add_argument("--train-budget-s", type=float, default=150.0,
+    ap.add_argument("--train-budget-s", type=float, default=240.0,
                     help="wall-clock cap of training (a safety stop; python train_model.py has "
                          "none)")
     ap.add_argument("--cnn-steps", type=int, default=1500,
