@@ -557,10 +557,13 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
                 win[:n_junction] = np.nan
             if pan.t1_s < duration - 0.5 / fs_hz:  # ... or starts where this one ends
                 win[-n_junction:] = np.nan
-        if p["max_flicker_mv"] and win.size:
-            flick = flicker_mask(win, fs_hz, p["max_flicker_mv"])
-            if p["max_flicker_sustained_mv"]:
-                flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"], window_s=0.3)
+        if win.size and (p["max_flicker_mv"] or p["min_swing_path_mv"]):
+            flick = np.zeros(win.size, bool)
+            if p["max_flicker_mv"]:
+                flick |= flicker_mask(win, fs_hz, p["max_flicker_mv"])
+                if p["max_flicker_sustained_mv"]:
+                    flick |= flicker_mask(win, fs_hz, p["max_flicker_sustained_mv"],
+                                          window_s=0.3)
             if p["min_swing_path_mv"]:
                 flick |= swing_mask(win, fs_hz, p["max_swing_ratio"], p["min_swing_path_mv"])
             if flick.any():
