@@ -79,6 +79,13 @@ def place_segment(x_px: np.ndarray, y_px: np.ndarray, x0_px: float, px_per_s: fl
     return out
 
 
+def _bridge_gaps(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """``x`` with its NaN samples (``~ok``) linearly interpolated from the finite ones (held
+    flat beyond the first and last); ``ok`` must hold at least one True."""
+    idx = np.nonzero(ok)[0]
+    return np.interp(np.arange(x.size), idx, x[idx])
+
+
 def flicker_mask(x_mv: np.ndarray, fs_hz: float, max_excess_mv: float,
                  window_s: float = 0.1, median_s: float = 0.02) -> np.ndarray:
     """Samples where a read-out flickers between two strokes instead of following one.
@@ -124,8 +131,7 @@ def flicker_mask(x_mv: np.ndarray, fs_hz: float, max_excess_mv: float,
     w = max(2, int(round(window_s * fs_hz)))
     if ok.sum() < max(w, 3) or k < 3:
         return out
-    idx = np.nonzero(ok)[0]
-    xi = np.interp(np.arange(n), idx, x[idx])
+    xi = _bridge_gaps(x, ok)
     # a median keeps waves and drops short swings; the mean after it drops strict alternation
     # (a median window of it is half one stroke, half the other)
     med = uniform_filter1d(ssignal.medfilt(xi, k), k)
@@ -185,8 +191,7 @@ def swing_mask(x_mv: np.ndarray, fs_hz: float, max_ratio: float, min_path_mv: fl
     w = max(3, int(round(window_s * fs_hz)))
     if ok.sum() < w:
         return np.zeros(n, bool)
-    idx = np.nonzero(ok)[0]
-    xi = np.interp(np.arange(n), idx, x[idx])
+    xi = _bridge_gaps(x, ok)
     path = uniform_filter1d(np.abs(np.diff(xi, prepend=xi[0])), w) * w
     span = maximum_filter1d(xi, w) - minimum_filter1d(xi, w)
     strong = (path > min_path_mv) & (path > max_ratio * span)
@@ -252,11 +257,9 @@ def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
     step = min_offset_mv if max_step_mv is None else max_step_mv
     start = ok & ~np.r_[False, ok[:-1]]
     start[1:] |= ok[1:] & ok[:-1] & (np.abs(np.diff(np.where(ok, x, 0.0))) > step)
-    starts = np.nonzero(start)[0]
-    ends = np.r_[starts[1:], n]
-    # a piece ends at its last finite sample
-    ends = np.array([s + int(np.argmin(ok[s:e])) if not ok[s:e].all() else e
-                     for s, e in zip(starts, ends)], int)
+    # a piece ends (exclusive) before a NaN or before the next piece's start
+    stop = ok & (~np.r_[ok[1:], False] | np.r_[start[1:], False])
+    starts, ends = np.nonzero(start)[0], np.nonzero(stop)[0] + 1
     k = max(1, int(round(0.05 * fs_hz)))
     lo, hi, reach = min_piece_s * fs_hz, max_piece_s * fs_hz, reach_s * fs_hz
     for i, (s, e) in enumerate(zip(starts, ends)):
@@ -427,7 +430,7 @@ def detect_beats(x_mv: np.ndarray, fs_hz: float) -> np.ndarray:
     ok = np.isfinite(x)
     if ok.sum() < fs_hz:
         return np.zeros(0, int)
-    xi = np.interp(np.arange(x.size), np.nonzero(ok)[0], x[ok])
+    xi = _bridge_gaps(x, ok)
     d = np.abs(np.gradient(xi))
     k = max(1, int(0.05 * fs_hz))
     e = np.convolve(d, np.ones(k) / k, mode="same")
