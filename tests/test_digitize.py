@@ -151,6 +151,15 @@ def test_island_mask_drops_flat_pieces_off_level_and_keeps_broken_qrs():
     # the same piece 0.3 mV off is a level the trace may hold (kept)
     y[700:800] = -0.3
     assert not island_mask(y, fs, 0.5).any()
+    # alone at the panel's end after 0.7 s of gap (no neighbour within reach): compared with
+    # the rest of the read-out
+    z = x.copy()
+    z[800:1150] = np.nan
+    z[1150:] = 1.6
+    m = island_mask(z, fs, 0.5)
+    assert m[1150:].all() and m.sum() == 100
+    z[1150:] = 0.2  # at the trace's own level: kept
+    assert not island_mask(z, fs, 0.5).any()
 
 
 def test_excursion_mask_rejects_pieces_off_the_trace_only():

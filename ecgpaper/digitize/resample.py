@@ -215,8 +215,9 @@ def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
     ran down a crease or a grid line's residue).  A piece that followed other ink (the next
     row, a label, a page edge) lies at its own level: it is flagged when it is between
     ``min_piece_s`` and ``max_piece_s`` long, its level (median) differs from the level of
-    every neighbouring piece within ``reach_s`` (the median of that piece's nearest 50 ms) by
-    more than ``min_offset_mv``, and it is flat (its 10-90 % spread is under half that
+    every neighbouring piece within ``reach_s`` (the median of that piece's nearest 50 ms; with
+    no neighbour that near, the median of the rest of the read-out when it spans ``reach_s``)
+    by more than ``min_offset_mv``, and it is flat (its 10-90 % spread is under half that
     difference).  A QRS complex whose thin strokes broke leaves a piece that is shorter or
     not flat, and is kept.
 
@@ -247,6 +248,9 @@ def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
     >>> m = island_mask(x, 500.0, 0.5)
     >>> bool(m[600:700].all()), bool(m[:560].any() or m[700:].any())
     (True, False)
+    >>> y = np.zeros(1250); y[700:1150] = np.nan; y[1150:] = 1.5   # alone after 0.9 s of gap
+    >>> bool(island_mask(y, 500.0, 0.5)[1150:].all()), bool(island_mask(y, 500.0, 0.5)[:700].any())
+    (True, False)
     """
     x = np.asarray(x_mv, float)
     n = x.size
@@ -273,7 +277,12 @@ def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
         if i + 1 < len(starts) and starts[i + 1] - e <= reach:
             offs.append(abs(level - float(np.median(x[starts[i + 1]:min(ends[i + 1], starts[i + 1] + k)]))))
         if not offs:
-            continue
+            # no neighbour within reach (a piece alone at a panel's end after a long gap):
+            # the level of the rest of the read-out stands in for the neighbours'
+            rest = np.r_[x[:s][ok[:s]], x[e:][ok[e:]]]
+            if rest.size < reach:
+                continue
+            offs.append(abs(level - float(np.median(rest))))
         spread = float(np.percentile(piece, 90) - np.percentile(piece, 10))
         if min(offs) > min_offset_mv and spread < 0.5 * min(offs):
             out[s:e] = True
