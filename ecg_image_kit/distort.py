@@ -176,7 +176,8 @@ def _shadow(rng, h, w, strength) -> np.ndarray:
     px, py = rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h)
     d = (xx - px) * nx + (yy - py) * ny
     soft = rng.uniform(0.01, 0.08) * max(h, w)
-    return 1.0 - strength * 0.6 / (1.0 + np.exp(-d / soft))
+    with np.errstate(over="ignore"):  # far on the lit side exp overflows to inf: gain 1
+        return 1.0 - strength * 0.6 / (1.0 + np.exp(-d / soft))
 
 
 def _color_gains(temp_k: float) -> np.ndarray:

@@ -92,26 +92,71 @@ def _draw_polyline(img: np.ndarray, xy: np.ndarray, color, thickness: int, aa: b
     _draw_runs(img, _finite_runs(xy), color, thickness, aa)
 
 
-#: Supersampling factor of anti-aliased strokes (coverage to 1/16 px of area).
-STROKE_SUPERSAMPLE = 4
+#: Largest distance (px) between a drawn stroke's path and the polyline through the samples:
+#: runs of samples that lie this close to a straight line are drawn as one segment.
+STROKE_SIMPLIFY_PX = 0.05
+
+
+def _stroke_cover(runs: list[np.ndarray], width_px: float):
+    """Area coverage of a band of width ``width_px`` around polylines, by exact distance.
+
+    Every pixel within ``width_px / 2 + 0.5`` of a segment gets the coverage
+    ``min(1, width_px / 2 + 0.5 - d)`` of its distance ``d`` from the nearest segment (a
+    one-pixel linear ramp across the band's edge, the area a straight edge covers of a pixel
+    it crosses at right angles).  Runs are first simplified to within
+    :data:`STROKE_SIMPLIFY_PX` (Douglas-Peucker), so flat stretches of hundreds of samples
+    are a few segments.  Returns ``(cover, (x0, y0))``: a float32 ``(h, w)`` patch and its
+    top-left pixel, or None when nothing is covered.
+    """
+    half = 0.5 * width_px + 0.5
+    starts, ends = [], []
+    for p in runs:
+        if len(p) > 2:
+            p = cv2.approxPolyDP(p.astype(np.float32).reshape(-1, 1, 2), STROKE_SIMPLIFY_PX,
+                                 False).reshape(-1, 2).astype(np.float64)
+        starts.append(p[:-1] if len(p) > 1 else p)
+        ends.append(p[1:] if len(p) > 1 else p)
+    a, b = np.vstack(starts), np.vstack(ends)
+    # candidate pixels: each segment's bounding box grown by the band's half width
+    lo = np.floor(np.minimum(a, b) - half + 0.5).astype(np.int64)
+    hi = np.floor(np.maximum(a, b) + half + 0.5).astype(np.int64)
+    nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+    cnt = nx * ny
+    seg = np.repeat(np.arange(len(a)), cnt)
+    k = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    px = lo[seg, 0] + k % nx[seg]
+    py = lo[seg, 1] + k // nx[seg]
+    d = b - a
+    ax, ay, dx, dy = a[seg, 0], a[seg, 1], d[seg, 0], d[seg, 1]
+    len2 = dx * dx + dy * dy
+    t = np.clip(((px - ax) * dx + (py - ay) * dy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
+    ex, ey = px - ax - t * dx, py - ay - t * dy
+    cover = half - np.sqrt(ex * ex + ey * ey)
+    keep = cover > 0
+    if not keep.any():
+        return None
+    px, py, cover = px[keep], py[keep], np.minimum(cover[keep], 1.0)
+    x0, y0 = int(px.min()), int(py.min())
+    w = int(px.max()) - x0 + 1
+    patch = np.zeros((int(py.max()) - y0 + 1) * w, np.float32)
+    np.maximum.at(patch, (py - y0) * w + (px - x0), cover.astype(np.float32))
+    return patch.reshape(-1, w), (x0, y0)
 
 
 def _draw_stroke(img: np.ndarray, xy: np.ndarray, color, width_px: float, aa: bool = True) -> None:
     """Draw a polyline of stroke width ``width_px`` (float) through the rows of ``xy``.
 
-    With ``aa`` the stroke is drawn as a plotting library's vector renderer draws it: a band
-    of constant width ``width_px`` around the path (round joins), each pixel taking the
-    stroke's colour in proportion to the share of its area that the band covers.  The band
-    is drawn ``STROKE_SUPERSAMPLE`` times finer (its path to the nearest eighth of a pixel)
-    and averaged back over each pixel.  Without ``aa`` (label masks) it is cv2's aliased line of the rounded
-    width.
+    With ``aa`` the stroke is drawn as a vector plotting library draws it: a band of constant
+    width ``width_px`` around the path, each pixel taking the stroke's colour in proportion to
+    the share of its area that the band covers (:func:`_stroke_cover`).  Without ``aa`` (label
+    masks) it is cv2's aliased line of the rounded width.
 
     Examples
     --------
     >>> img = np.full((20, 40, 3), 255, np.uint8)
-    >>> _draw_stroke(img, np.array([[5.0, 10.125], [35.0, 10.125]]), (0, 0, 0), 2.0)
-    >>> img[8:13, 20, 0].tolist()   # rows 9.125-11.125 covered: 3/8, all, 5/8 of the pixels
-    [255, 159, 0, 96, 255]
+    >>> _draw_stroke(img, np.array([[5.0, 10.25], [35.0, 10.25]]), (0, 0, 0), 2.0)
+    >>> img[8:13, 20, 0].tolist()   # rows 9.25-11.25 covered: 1/4, all, 3/4 of the pixels
+    [255, 191, 0, 64, 255]
     """
     runs = _finite_runs(xy)
     if not runs:
@@ -119,30 +164,19 @@ def _draw_stroke(img: np.ndarray, xy: np.ndarray, color, width_px: float, aa: bo
     if not aa:
         _draw_runs(img, runs, color, max(1, int(round(width_px))), aa=False)
         return
-    h, w = img.shape[:2]
-    pts = np.vstack(runs)
-    pad = 0.5 * width_px + 2.0
-    x0 = max(0, int(np.floor(pts[:, 0].min() - pad)))
-    y0 = max(0, int(np.floor(pts[:, 1].min() - pad)))
-    x1 = min(w, int(np.ceil(pts[:, 0].max() + pad)) + 1)
-    y1 = min(h, int(np.ceil(pts[:, 1].max() + pad)) + 1)
-    if x1 <= x0 or y1 <= y0:
+    got = _stroke_cover(runs, width_px)
+    if got is None:
         return
-    f = STROKE_SUPERSAMPLE
-    # pixel (i, j) covers [j - 0.5, j + 0.5) x [i - 0.5, i + 0.5): its centre is the centre of
-    # its f x f block of fine pixels.  The path is drawn one fine pixel thin; a fine pixel's
-    # share of the band falls off linearly over one fine pixel at the band's edge (cv2's own
-    # thick lines snap to whole pixels)
-    thin = np.zeros(((y1 - y0) * f, (x1 - x0) * f), np.uint8)
-    _draw_runs(thin, [(r - [x0, y0]) * f + 0.5 * (f - 1) for r in runs], 255, 1, aa=False)
-    dist = cv2.distanceTransform(np.where(thin > 0, 0, 255).astype(np.uint8), cv2.DIST_L2,
-                                 cv2.DIST_MASK_PRECISE)
-    fine = np.clip(0.5 * width_px * f + 0.5 - dist, 0.0, 1.0)
-    cover = cv2.resize(fine, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-    a = cover[..., None] if img.ndim == 3 else cover
-    sub = img[y0:y1, x0:x1]
-    col = np.asarray(color, np.float32).reshape((1, 1, -1) if img.ndim == 3 else ())
-    img[y0:y1, x0:x1] = np.rint(sub * (1.0 - a) + col * a).astype(img.dtype)
+    cover, (x0, y0) = got
+    yy, xx = np.nonzero(cover)
+    a = cover[yy, xx]
+    yy, xx = yy + y0, xx + x0
+    inside = (yy >= 0) & (yy < img.shape[0]) & (xx >= 0) & (xx < img.shape[1])
+    yy, xx, a = yy[inside], xx[inside], a[inside]
+    if img.ndim == 3:
+        a = a[:, None]
+    col = np.asarray(color, np.float32)
+    img[yy, xx] = np.rint(img[yy, xx] * (1.0 - a) + col * a).astype(img.dtype)
 
 
 def _apply_h(hmat: np.ndarray | None, xy: np.ndarray) -> np.ndarray:

@@ -643,7 +643,8 @@ def test_row_candidates_ignore_ink_specks():
     truth = sorted({lead["baseline_y_px"] for lead in res.annotation["leads"]})
     assert len(find_row_candidates(ink, ppm, min_blob_mm2=0.0)[0]) > 10
     rows = find_row_candidates(ink, ppm)[0]
-    assert rows.size == 2 and np.allclose(rows, truth, atol=2.0)
+    # within half a millimetre (a 1.25-px stroke at 120 DPI inks few pixels past 0.5)
+    assert rows.size == 2 and np.allclose(rows, truth, atol=0.5 * ppm)
 
 
 def test_panel_ends_do_not_follow_the_separator_mark():

@@ -356,7 +356,10 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     info["page_fraction"] = round(float(page.mean()), 3)
     if not page.all():
         ink = np.where(page, ink, 0.0).astype(np.float32)
-    thr = _threshold(ink, p, grey_grid=not norm.is_colour)
+    # a grey page without a grid: the commonest level below the strokes is their own
+    # anti-aliased rim, not grid lines
+    grey_grid = not norm.is_colour and info["grid_found"]
+    thr = _threshold(ink, p, grey_grid=grey_grid)
     if p["remove_grid_lines"]:
         gl = remove_grid_lines(ink, 0.5 * (ppm_x + ppm_y), 0.5 * thr, codes=codes,
                                ink_threshold=thr)
@@ -364,7 +367,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         info["grid_line_kept"] = round(gl.kept_share, 4)
         if gl.line_share > 0:
             ink = gl.ink
-            thr = _threshold(ink, p, grey_grid=not norm.is_colour)
+            thr = _threshold(ink, p, grey_grid=grey_grid)
     info["ink_threshold"] = thr
     # crispness: share of stroke pixels near full darkness (blur and noise lower it)
     strokes = ink[::2, ::2]
