@@ -71,13 +71,12 @@ def _finite_runs(xy: np.ndarray) -> list[np.ndarray]:
     return [xy[g] for g in np.split(idx, breaks)]
 
 
-def _draw_runs(img: np.ndarray, runs: list[np.ndarray], color, thickness: int, aa: bool = True,
-               offset: tuple[float, float] = (0.0, 0.0)) -> None:
-    """Draw finite runs (from :func:`_finite_runs`) shifted by ``offset`` px as polylines."""
+def _draw_runs(img: np.ndarray, runs: list[np.ndarray], color, thickness: int,
+               aa: bool = True) -> None:
+    """Draw finite runs (from :func:`_finite_runs`) as polylines."""
     if not runs:
         return
-    shifted = [r + offset for r in runs] if (offset[0] or offset[1]) else runs
-    fixed = [np.round(r * _SCALE).astype(np.int32).reshape(-1, 1, 2) for r in shifted]
+    fixed = [np.round(r * _SCALE).astype(np.int32).reshape(-1, 1, 2) for r in runs]
     line = cv2.LINE_AA if aa else cv2.LINE_8
     single = [r for r in fixed if len(r) == 1]
     multi = [r for r in fixed if len(r) > 1]

@@ -249,7 +249,8 @@ def island_mask(x_mv: np.ndarray, fs_hz: float, min_offset_mv: float,
     >>> bool(m[600:700].all()), bool(m[:560].any() or m[700:].any())
     (True, False)
     >>> y = np.zeros(1250); y[700:1150] = np.nan; y[1150:] = 1.5   # alone after 0.9 s of gap
-    >>> bool(island_mask(y, 500.0, 0.5)[1150:].all()), bool(island_mask(y, 500.0, 0.5)[:700].any())
+    >>> m = island_mask(y, 500.0, 0.5)
+    >>> bool(m[1150:].all()), bool(m[:700].any())
     (True, False)
     """
     x = np.asarray(x_mv, float)
