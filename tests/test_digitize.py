@@ -22,6 +22,7 @@ from ecgcore.wfdbio import format_header, parse_header, write_record
 from ecgpaper.digitize import digitize_images, load_digitizer, train_digitizer
 from ecgpaper.digitize.geometry import estimate_rotation_deg
 from ecgpaper.digitize.grid import estimate_grid_scale
+from ecgpaper.digitize.layout import copy_residual_mv
 from ecgpaper.digitize.pipeline import LIMB_BASIS, digitize_image, limb_window_mask
 from ecgpaper.digitize.resample import (detect_beats, excursion_mask, fill_template, flicker_mask,
                                        island_mask, place_segment, swing_mask)
@@ -229,6 +230,29 @@ def test_layout_recognised(layout):
     ro = digitize_image(res.image, 500.0, sig.shape[0])
     assert ro.info["layout"] == layout
     assert not ro.info["failed_leads"]
+
+
+@pytest.mark.parametrize("lead", ["aVF", "V5", "II"])
+def test_rhythm_strip_named_among_look_alike_leads(lead):
+    """aVF looks like II (aVF = II - I/2) and V5 like V6: the strip is named by the lead it
+    copies, not by the most similar shape."""
+    sig = synthetic_ecg(500.0, seed=5)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, seed=6,
+                               config=dict(layout="3x4+1", rhythm_leads=(lead,), dpi=150))
+    ro = digitize_image(res.image, 500.0, sig.shape[0])
+    assert ro.info["rhythm_leads"] == [lead]
+
+
+def test_copy_residual_tolerates_a_short_misread():
+    rng = np.random.default_rng(0)
+    t = np.arange(1250) / 500
+    v5 = 1.2 * np.exp(-0.5 * ((t % 0.8 - 0.4) / 0.015) ** 2) + 0.2 * np.sin(2 * np.pi * t)
+    v6 = 0.85 * v5
+    strip = v5 + 0.01 * rng.standard_normal(t.size) - 0.4
+    short = v5 + 0.01 * rng.standard_normal(t.size)
+    short[300:360] += 0.8                                     # 5 % of the panel misread
+    same, other = copy_residual_mv(strip, short, 5), copy_residual_mv(strip, v6, 5)
+    assert same < 0.02 and other > 2 * same, (same, other)
 
 
 def test_clean_round_trip_snr_and_header_order():

@@ -502,28 +502,50 @@ def pulse_rise_foot(ink: np.ndarray, x_rise_px: float, plateau_px: float, thresh
     return float(r0 + end - 1) - 0.5 * max(0.0, width - 1.0)
 
 
-def _hp(x: np.ndarray) -> np.ndarray:
-    """First difference with NaN kept (removes baseline offsets)."""
-    return np.diff(x)
+#: Rhythm-strip naming: smoothing window (s), share of the largest residuals left out, and how
+#: much smaller than the default lead's another lead's residual must be to name the strip.
+MATCH_SMOOTH_S, MATCH_TRIM, MATCH_MARGIN = 0.01, 0.1, 1.5
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 20:
-        return float("nan")
-    a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
-    den = np.sqrt(np.sum(a * a) * np.sum(b * b))
-    return float(np.sum(a * b) / den) if den > 0 else float("nan")
+def copy_residual_mv(a: np.ndarray, b: np.ndarray, smooth: int = 1, trim: float = MATCH_TRIM
+                     ) -> float:
+    """How far apart two read-outs of (supposedly) the same samples are, in mV.
 
+    Both are smoothed by a moving average of ``smooth`` samples (the read-out noise of each
+    sample would otherwise dominate), their difference loses its median (the rows' baselines
+    are fixed independently), and the root mean square of what is left is taken over all but
+    the ``trim`` share of largest residuals (a short misread stretch in either read-out does
+    not hide an otherwise exact copy).
 
-def _match(a: np.ndarray, b: np.ndarray) -> float:
-    """1 - residual energy / energy of the first differences (same scale, no fitting)."""
-    da, db = _hp(a), _hp(b)
-    ok = np.isfinite(da) & np.isfinite(db)
-    if ok.sum() < 20:
-        return -1.0
-    e = np.sum(da[ok] ** 2)
-    return float(1.0 - np.sum((da[ok] - db[ok]) ** 2) / e) if e > 0 else -1.0
+    Two read-outs of the same printed samples differ by read-out noise only, a few
+    hundredths of a mV; two different leads differ by their own signals, even when their
+    shapes are alike (II and aVF, V5 and V6).  A measure relative to the signal's energy (a
+    correlation, a normalised residual) cannot tell a copy from a similar lead, and a plain
+    first difference at the sampling rate measures mostly noise.
+
+    Returns
+    -------
+    float
+        Trimmed RMS residual in mV; ``inf`` with fewer than 20 samples finite in both.
+
+    Examples
+    --------
+    >>> t = np.arange(1000) / 500
+    >>> ii = np.sin(2 * np.pi * 1.2 * t) ** 15
+    >>> noisy = ii + 0.01 * np.random.default_rng(0).standard_normal(t.size) + 0.3
+    >>> round(copy_residual_mv(ii, noisy, smooth=5), 3), round(copy_residual_mv(ii, 0.5 * ii), 3)
+    (0.003, 0.13)
+    """
+    if smooth > 1:
+        box = np.ones(int(smooth)) / int(smooth)
+        a, b = np.convolve(a, box, "valid"), np.convolve(b, box, "valid")  # NaN spreads
+    d = a - b
+    d = d[np.isfinite(d)]
+    if d.size < 20:
+        return float("inf")
+    r = np.sort(np.abs(d - np.median(d)))
+    r = r[:max(1, int(round((1.0 - trim) * r.size)))]
+    return float(np.sqrt(np.mean(r * r)))
 
 
 def choose_six_row_layout(rows_mv: list[np.ndarray], n_per_row: int) -> str:
@@ -554,45 +576,61 @@ def choose_six_row_layout(rows_mv: list[np.ndarray], n_per_row: int) -> str:
 
 
 def identify_rhythm_leads(short_rows: list[np.ndarray], rhythm_rows: list[np.ndarray],
-                          grid: tuple[tuple[str, ...], ...], default: tuple[str, ...]
-                          ) -> tuple[str, ...]:
+                          grid: tuple[tuple[str, ...], ...], default: tuple[str, ...],
+                          fs_hz: float) -> tuple[str, ...]:
     """Name each rhythm strip by matching it to the short leads printed above it.
+
+    In every column, the strip is compared with each short lead printed in that column by
+    :func:`copy_residual_mv`: the lead printed twice leaves only read-out noise.
 
     Parameters
     ----------
     short_rows : list of numpy.ndarray
-        Read-outs of the grid rows (time-aligned, same length as the strips).
+        Read-outs of the grid rows (time-aligned, same length as the strips, mV).
     rhythm_rows : list of numpy.ndarray
         Read-outs of the rhythm strips.
     grid : tuple of tuple of str
         Lead grid of the short rows.
     default : tuple of str
-        Returned for strips that match nothing clearly.
+        The layout's usual rhythm leads; a strip keeps its default unless another lead is a
+        clearly closer copy (``MATCH_MARGIN`` times smaller residual).
+    fs_hz : float
+        Sampling rate of the read-outs.
 
     Returns
     -------
     tuple of str
+
+    Examples
+    --------
+    >>> t = np.arange(5000) / 500
+    >>> ecg = {k: a * np.sin(2 * np.pi * 1.1 * t + p) ** 21 for k, a, p in
+    ...        (("I", 0.5, 0.0), ("II", 1.0, 0.1), ("III", 0.6, 0.2))}
+    >>> grid = (("I",), ("II",), ("III",))
+    >>> identify_rhythm_leads([ecg["I"], ecg["II"], ecg["III"]], [ecg["III"] + 0.2], grid,
+    ...                       ("II",), 500.0)
+    ('III',)
     """
     out = []
     n_cols = len(grid[0])
+    smooth = max(1, int(round(MATCH_SMOOTH_S * fs_hz)))
     for i, strip in enumerate(rhythm_rows):
+        dflt = default[i] if i < len(default) else "II"
         fin = np.nonzero(np.isfinite(strip))[0]
         if fin.size < 20:
-            out.append(default[i] if i < len(default) else "II")
+            out.append(dflt)
             continue
         lo, hi = fin[0], fin[-1] + 1
         n = hi - lo
-        dflt = default[i] if i < len(default) else "II"
-        scores: dict[str, float] = {}
+        resid: dict[str, float] = {}
         for c in range(n_cols):
             a = lo + int(c * n / n_cols) + max(3, n // (10 * n_cols))
             b = lo + int((c + 1) * n / n_cols) - 3
             for r, row in enumerate(short_rows):
-                scores[grid[r][c]] = _match(strip[a:b], row[a:b])
-        best = max(scores, key=lambda k: scores[k]) if scores else dflt
-        # the same samples drawn twice match almost exactly; keep the default unless another
-        # lead matches clearly better
-        if scores.get(best, -1) < 0.8 or scores.get(dflt, -1) > scores[best] - 0.1:
+                resid[grid[r][c]] = copy_residual_mv(strip[a:b], row[a:b], smooth)
+        best = min(resid, key=lambda k: resid[k]) if resid else dflt
+        if not np.isfinite(resid.get(best, np.inf)) or \
+                MATCH_MARGIN * resid[best] > resid.get(dflt, np.inf):
             best = dflt
         out.append(best)
     return tuple(out)

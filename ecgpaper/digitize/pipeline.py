@@ -533,7 +533,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     if rhythm_default and baselines.size == len(grid) + len(rhythm_default):
         short = [row_signal(r, 0.0, duration) for r in range(len(grid))]
         strips = [row_signal(len(grid) + i, 0.0, duration) for i in range(len(rhythm_default))]
-        rhythm = identify_rhythm_leads(short, strips, grid, rhythm_default)
+        rhythm = identify_rhythm_leads(short, strips, grid, rhythm_default, fs_hz)
     info["layout"] = layout
     info["rhythm_leads"] = list(rhythm)
     panels = layout_panels(layout, duration, rhythm)
