@@ -243,6 +243,26 @@ def test_rhythm_strip_named_among_look_alike_leads(lead):
     assert ro.info["rhythm_leads"] == [lead]
 
 
+def test_frame_line_and_a_trace_leaving_the_page():
+    """A black line framing the picture (the official generator draws one) is not a trace:
+    the rhythm strip's deep S waves leave the page through it, and the tracker picks the
+    trace up again instead of following the frame."""
+    sig = synthetic_ecg(500.0, seed=7)
+    res = ecg_image_kit.render(sig, 500.0, LEADS_12, seed=8,
+                               config=dict(layout="3x4+1", rhythm_leads=("V1",), dpi=100))
+    ann = res.annotation
+    strip_y = next(lead["baseline_y_px"] for lead in ann["leads"] if lead["row"] == 3)
+    img = res.image[:int(strip_y + 0.5 * ann["mm_per_mv"] * ann["px_per_mm_y"])].copy()
+    img[0] = img[-1] = 0
+    img[:, 0] = img[:, -1] = 0
+    ro = digitize_image(img, 500.0, sig.shape[0])
+    assert ro.info["rhythm_leads"] == ["V1"]
+    v1, ref = ro.leads["V1"], sig[:, LEADS_12.index("V1")]
+    assert np.isfinite(v1).mean() > 0.95
+    on_page = (ref > -0.3) & np.isfinite(v1)
+    assert np.percentile(np.abs(v1[on_page] - ref[on_page]), 95) < 0.05
+
+
 def test_copy_residual_tolerates_a_short_misread():
     rng = np.random.default_rng(0)
     t = np.arange(1250) / 500

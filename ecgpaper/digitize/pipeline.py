@@ -105,6 +105,8 @@ DEFAULT_PARAMS: dict = {
 #: Page height shared by the trace rows of the standard layouts (landscape letter or A4 less
 #: the header and footer), mm: the prior of the row spacing in :func:`_choose_rows`.
 ROWS_SHARE_MM = 173.0
+#: Pixels at each image border whose ink is ignored (a frame line, a scanner's edge).
+FRAME_PX = 1
 
 
 @dataclass
@@ -291,6 +293,12 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
 
     norm = normalise_image(image, keep_rgb=False, keep_codes=bool(p["remove_grid_lines"]))
     ink, grid_map, codes = norm.ink, norm.grid, norm.codes
+    # the image's own border is never a trace: a frame line drawn around the picture (the
+    # official generator draws one) would otherwise hold the tracker of a trace that leaves
+    # the page (a deep S wave of the bottom strip) until the row's end
+    if FRAME_PX > 0:
+        f = FRAME_PX
+        ink[:f], ink[-f:], ink[:, :f], ink[:, -f:] = 0.0, 0.0, 0.0, 0.0
     tick("load")
     # rotation and perspective are measured on the grid map and applied once, to the two maps
     # the later stages use (ink, grid), as one combined warp
