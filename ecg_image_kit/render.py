@@ -104,8 +104,8 @@ def _stroke_cover(runs: list[np.ndarray], width_px: float):
     one-pixel linear ramp across the band's edge, the area a straight edge covers of a pixel
     it crosses at right angles).  Runs are first simplified to within
     :data:`STROKE_SIMPLIFY_PX` (Douglas-Peucker), so flat stretches of hundreds of samples
-    are a few segments.  Returns ``(cover, (x0, y0))``: a float32 ``(h, w)`` patch and its
-    top-left pixel, or None when nothing is covered.
+    are a few segments.  Returns ``(x, y, cover)``: the covered pixels' columns and rows
+    (each pixel once) and their float32 coverage, or None when nothing is covered.
     """
     half = 0.5 * width_px + 0.5
     starts, ends = [], []
@@ -134,12 +134,19 @@ def _stroke_cover(runs: list[np.ndarray], width_px: float):
     keep = cover > 0
     if not keep.any():
         return None
-    px, py, cover = px[keep], py[keep], np.minimum(cover[keep], 1.0)
+    px, py, cover = px[keep], py[keep], np.minimum(cover[keep], 1.0).astype(np.float32)
+    # a pixel near several segments takes its largest coverage; one of its entries (any one:
+    # the last written) stands for it, so no dense patch is searched for its covered pixels
     x0, y0 = int(px.min()), int(py.min())
-    w = int(px.max()) - x0 + 1
-    patch = np.zeros((int(py.max()) - y0 + 1) * w, np.float32)
-    np.maximum.at(patch, (py - y0) * w + (px - x0), cover.astype(np.float32))
-    return patch.reshape(-1, w), (x0, y0)
+    size = (int(py.max()) - y0 + 1) * (int(px.max()) - x0 + 1)
+    key = (py - y0) * (int(px.max()) - x0 + 1) + (px - x0)
+    best = np.zeros(size, np.float32)
+    np.maximum.at(best, key, cover)
+    owner = np.empty(size, np.int64)
+    idx = np.arange(key.size)
+    owner[key] = idx
+    pick = owner[key] == idx
+    return px[pick], py[pick], best[key[pick]]
 
 
 def _draw_stroke(img: np.ndarray, xy: np.ndarray, color, width_px: float, aa: bool = True) -> None:
@@ -166,10 +173,7 @@ def _draw_stroke(img: np.ndarray, xy: np.ndarray, color, width_px: float, aa: bo
     got = _stroke_cover(runs, width_px)
     if got is None:
         return
-    cover, (x0, y0) = got
-    yy, xx = np.nonzero(cover)
-    a = cover[yy, xx]
-    yy, xx = yy + y0, xx + x0
+    xx, yy, a = got
     inside = (yy >= 0) & (yy < img.shape[0]) & (xx >= 0) & (xx < img.shape[1])
     yy, xx, a = yy[inside], xx[inside], a[inside]
     if img.ndim == 3:
