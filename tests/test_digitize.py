@@ -691,6 +691,23 @@ def test_row_candidates_ignore_ink_specks():
     assert rows.size == 2 and np.allclose(rows, truth, atol=0.5 * ppm)
 
 
+def test_edge_mark_ends_where_the_bar_ends():
+    """An R wave right after a separator bar is the signal's, not the bar's: its tall runs do
+    not cover the bar's extent, so the hold stops at the bar (plus one stroke width)."""
+    from types import SimpleNamespace
+
+    from ecgpaper.digitize.pipeline import edge_mark_px
+
+    x = np.arange(100.0)
+    top, bot = np.full(100, 49.0), np.full(100, 51.0)
+    top[40:48], bot[40:48] = 20.0, 70.0          # the bar, columns 40-47
+    top[48:53], bot[48:53] = 10.0, 50.0          # an R wave right after it
+    rt = SimpleNamespace(x_px=x, top_px=top, bot_px=bot, run_px=bot - top)
+    assert edge_mark_px(rt, 40.0, +1, 8.0, 8.0) == pytest.approx(7.0 + 0.3 * 8.0)
+    top[44] = 30.0                               # one anti-aliased column inside the bar
+    assert edge_mark_px(rt, 40.0, +1, 8.0, 8.0) == pytest.approx(7.0 + 0.3 * 8.0)
+
+
 def test_panel_ends_do_not_follow_the_separator_mark():
     """Where one lead's panel meets the next, the read-out keeps the lead's own values.
 

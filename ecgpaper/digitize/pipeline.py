@@ -754,12 +754,14 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
 
     Pages print a bar where one lead's panel ends and the next begins (bold on some printers),
     and a pulse's falling edge sits at a row's start; the tracked trace climbs the bar, so the
-    read-out's samples over it are the bar, not the signal.  A bar is a block of consecutive
-    columns whose tracked ink runs are taller than ``tall_mm`` and mostly (60 %) cover the
-    block's median extent (within 0.2 mm; the trace may cross the bar and lengthen a run, while
-    a QRS's runs move from column to column); a block that starts within ``reach_mm`` of the
-    edge and continues into the panel (at most ``max_mm``) is the mark, and one stroke width
-    (0.3 mm) beyond it is added.
+    read-out's samples over it are the bar, not the signal.  A block of consecutive columns
+    whose tracked ink runs are taller than ``tall_mm``, starting within ``reach_mm`` of the
+    edge and continuing into the panel (at most ``max_mm``), holds the mark.  The mark ends at
+    the last column whose run covers the block's median extent (within 0.2 mm; the trace may
+    cross the bar and lengthen a run, while a QRS's runs move from column to column), with at
+    most one column in between that does not: tall runs beyond it are the signal's own, an R
+    wave printed right after the bar.  Most (60 %) of the columns up to that end must cover
+    the extent.  One stroke width (0.3 mm) beyond the mark is added.
 
     Parameters
     ----------
@@ -800,9 +802,21 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
     tol = max(1.5, 0.2 * px_per_mm_y)
     top, bot = float(np.median(rt.top_px[block])), float(np.median(rt.bot_px[block]))
     cover = [i for i in block if rt.top_px[i] <= top + tol and rt.bot_px[i] >= bot - tol]
-    if len(cover) < max(1, 0.6 * len(block)):
+    if not cover:
         return 0.0
-    last = block[-1]
+    # the mark ends where its columns stop covering it (one column may fail, an anti-aliased
+    # edge); tall runs beyond are the signal's own (an R wave right after a separator)
+    covering, last, miss = set(cover), cover[0], 0
+    for i in block[block.index(cover[0]):]:
+        if i in covering:
+            last, miss = i, 0
+        else:
+            miss += 1
+            if miss > 1:
+                break
+    span = block[:block.index(last) + 1]
+    if sum(i in covering for i in span) < max(1, 0.6 * len(span)):
+        return 0.0
     depth = inward * (float(rt.x_px[last]) - x_edge_px) + 0.3 * px_per_mm_x
     return float(np.clip(depth, 0.0, max_mm * px_per_mm_x))
 
