@@ -138,11 +138,11 @@ def _stroke_cover(runs: list[np.ndarray], width_px: float):
     # a pixel near several segments takes its largest coverage; one of its entries (any one:
     # the last written) stands for it, so no dense patch is searched for its covered pixels
     x0, y0 = int(px.min()), int(py.min())
-    size = (int(py.max()) - y0 + 1) * (int(px.max()) - x0 + 1)
-    key = (py - y0) * (int(px.max()) - x0 + 1) + (px - x0)
-    best = np.zeros(size, np.float32)
+    w = int(px.max()) - x0 + 1
+    key = (py - y0) * w + (px - x0)
+    best = np.zeros((int(py.max()) - y0 + 1) * w, np.float32)
     np.maximum.at(best, key, cover)
-    owner = np.empty(size, np.int64)
+    owner = np.empty(best.size, np.int64)
     idx = np.arange(key.size)
     owner[key] = idx
     pick = owner[key] == idx

@@ -801,22 +801,22 @@ def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_m
     # a bar: most of the block's runs cover the block's median extent
     tol = max(1.5, 0.2 * px_per_mm_y)
     top, bot = float(np.median(rt.top_px[block])), float(np.median(rt.bot_px[block]))
-    cover = [i for i in block if rt.top_px[i] <= top + tol and rt.bot_px[i] >= bot - tol]
-    if not cover:
+    covers = [bool(rt.top_px[i] <= top + tol and rt.bot_px[i] >= bot - tol) for i in block]
+    if not any(covers):
         return 0.0
     # the mark ends where its columns stop covering it (one column may fail, an anti-aliased
     # edge); tall runs beyond are the signal's own (an R wave right after a separator)
-    covering, last, miss = set(cover), cover[0], 0
-    for i in block[block.index(cover[0]):]:
-        if i in covering:
-            last, miss = i, 0
+    end = miss = 0
+    for j in range(covers.index(True), len(block)):
+        if covers[j]:
+            end, miss = j, 0
         else:
             miss += 1
             if miss > 1:
                 break
-    span = block[:block.index(last) + 1]
-    if sum(i in covering for i in span) < max(1, 0.6 * len(span)):
+    if sum(covers[:end + 1]) < max(1, 0.6 * (end + 1)):
         return 0.0
+    last = block[end]
     depth = inward * (float(rt.x_px[last]) - x_edge_px) + 0.3 * px_per_mm_x
     return float(np.clip(depth, 0.0, max_mm * px_per_mm_x))
 
