@@ -21,6 +21,7 @@ from ecgcore.wfdbio import write_record
 from ecgpaper.digitize import train_digitizer
 from ecgpaper.digitize.gridlines import remove_grid_lines
 from ecgpaper.digitize.layout import pulse_rise_foot
+from ecgpaper.digitize.load import normalise_image, page_surround
 from ecgpaper.digitize.pipeline import digitize_image, limb_lead_consistency, signal_gap_mm
 from ecgpaper.scoring import snr_per_lead
 
@@ -175,6 +176,54 @@ def test_remove_grid_lines_keeps_a_trace_on_a_dark_grid():
         grid_only[np.clip(y + dy, 0, h - 1), x] = False
     assert float(out.ink[grid_only].mean()) < 0.05
     assert float(np.mean(out.ink[y, x] > 0.5)) > 0.95
+
+
+def _grid_page(h: int = 400, w: int = 600, rgb=(240, 150, 150)) -> np.ndarray:
+    img = np.full((h, w, 3), 245, np.uint8)
+    img[:, ::8] = rgb
+    img[::8, :] = rgb
+    return img
+
+
+def test_the_shadow_of_a_wrinkle_is_not_ink():
+    # a shadow 60 px across and 60 % deep, as a wrinkle casts on a photographed page: the
+    # paper inside it stays below the lowest ink threshold of the official sample pages (0.25;
+    # a 31-px window of 4x4 block averages made it 0.41)
+    img = _grid_page()
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shade = 1 - 0.6 * np.exp(-((xx - 300) ** 2 + (yy - 200) ** 2) / (2 * 30.0 ** 2))
+    img = (img * shade[..., None]).astype(np.uint8)
+    img[230:233, 100:500] = 40                      # a trace crossing the shadow stays ink
+    ink = normalise_image(img, keep_rgb=False).ink
+    paper = np.ones((h, w), bool)
+    paper[:, ::8] = False
+    paper[::8, :] = False
+    paper[228:235] = False
+    inside = ink[170:230, 270:330][paper[170:230, 270:330]]
+    assert float(inside.max()) < 0.25, inside.max()
+    assert float(ink[231, 270:330].min()) > 0.6
+
+
+def test_black_corners_of_a_rotated_photo_are_not_ink():
+    img = _grid_page()
+    img[200:203, 50:550] = 60                       # a trace that leaves the picture
+    img[:, 560:563] = 60
+    h, w = img.shape[:2]
+    rot = cv2.warpAffine(img, cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.0), (w, h),
+                         borderValue=(0, 0, 0))
+    rot = np.clip(rot + np.random.default_rng(1).normal(0, 4, rot.shape), 0, 255).astype(np.uint8)
+    corner = (rot.max(axis=2) < 25).view(np.uint8)
+    sur = page_surround(rot.max(axis=2), 1 / 255)
+    assert sur is not None and sur.mean() < corner.mean() + 0.03   # the page itself stays
+    # all but the corners' thinnest tips (under 3 mm wide at 100-300 dpi)
+    inner = cv2.erode(corner, np.ones((13, 13), np.uint8)).view(bool)
+    assert sur[inner].all() and sur[corner.view(bool)].mean() > 0.9
+    ink = normalise_image(rot, keep_rgb=False).ink
+    assert float(ink[inner].max()) == 0.0
+    trace = ink[195:210, 250:350]
+    assert float(trace.max(axis=0).min()) > 0.5     # the trace and its exit stay ink
+    assert float(ink[:, 540:580].max(axis=1)[100:300].min()) > 0.5
 
 
 def test_remove_grid_lines_leaves_a_page_without_visible_grid():

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["NormalisedImage", "read_image", "image_info", "confined_path", "MAX_IMAGE_PIXELS",
-           "to_float_rgb", "flatten_background", "normalise_image", "paper_mask"]
+           "to_float_rgb", "flatten_background", "normalise_image", "paper_mask",
+           "page_surround"]
 
 #: Largest image (width x height) that :func:`read_image` decodes: 100 M pixels take 300 MB
 #: as 8-bit RGB and a few times that in the digitizer's float maps.  A Challenge page
@@ -33,6 +34,19 @@ MAX_IMAGE_PIXELS = 100_000_000
 #: ink-dark (a trace, its labels and the pulses cover 1-3 % of a page; a dark 1-mm grid
 #: 15-40 %, shadows and stamps on a light grid up to ~10 %).
 DARK_GRID_SHARE = 0.04
+
+#: Window (px) of the local paper level that :func:`flatten_background` divides out: wider than
+#: a trace stroke and than one 1-mm grid cell at 100-300 dpi (4-12 px), so that every window
+#: holds some bare paper, and narrow enough to follow the edge of a wrinkle's shadow.  A
+#: 31-px window let the paper around a shadow set the level inside it: shadows became ink.
+BACKGROUND_WINDOW_PX = 12
+#: Blur (sigma, px) before the paper level is read: enough to quiet pixel and compression
+#: noise, small against the gap between 1-mm grid lines (4-12 px at 100-300 dpi).
+PAPER_BLUR_PX = 2.0
+
+#: A pixel darker than this share of the page's bright paper level (its 90th percentile) may
+#: be the surround of the page: the table or the black corners a rotated photo or scan adds.
+SURROUND_LEVEL = 0.1
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -321,11 +335,11 @@ def to_float_rgb(image: np.ndarray) -> np.ndarray:
     return np.clip(img[:, :, :3], 0.0, 1.0).astype(np.float32)
 
 
-def flatten_background(rgb: np.ndarray, size_px: int = 31) -> np.ndarray:
+def flatten_background(rgb: np.ndarray, size_px: int = BACKGROUND_WINDOW_PX) -> np.ndarray:
     """Divide out slowly varying illumination (shadows, uneven light, tinted paper).
 
-    The paper level is estimated by a grey-level dilation (local maximum of the brightest
-    channel over ``size_px``) of a 4x-downscaled image, smoothed and upscaled back.
+    The paper level is the local maximum of the brightest channel (see
+    :func:`_background_gain`), smoothed and upscaled back.
 
     Parameters
     ----------
@@ -342,18 +356,9 @@ def flatten_background(rgb: np.ndarray, size_px: int = 31) -> np.ndarray:
     """
     import cv2
 
-    h, w = rgb.shape[:2]
-    ch = cv2.split(np.ascontiguousarray(rgb))
-    mx = cv2.max(cv2.max(ch[0], ch[1]), ch[2])
-    f = 4
-    small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
-    k = max(3, size_px // f) | 1
-    bg = cv2.dilate(small, np.ones((k, k), np.uint8))
-    bg = cv2.GaussianBlur(bg, (0, 0), k / 2.0)
-    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-    inv = (1.0 / np.maximum(bg, 0.15)).astype(np.float32)
-    out = cv2.merge([cv2.min(cv2.multiply(c, inv), 1.0) for c in ch])
-    return out
+    ch = cv2.split(np.ascontiguousarray(rgb, np.float32))
+    gain = _background_gain(cv2.max(cv2.max(ch[0], ch[1]), ch[2]), 1.0, size_px)
+    return cv2.merge([cv2.min(cv2.multiply(c, gain), 1.0) for c in ch])
 
 
 def _planes(image: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray | None]:
@@ -372,19 +377,75 @@ def _planes(image: np.ndarray) -> tuple[list[np.ndarray], float, np.ndarray | No
     return list(cv2.split(np.ascontiguousarray(to_float_rgb(arr)))), 1.0, None
 
 
-def _background_gain(mx: np.ndarray, scale: float, size_px: int = 31) -> np.ndarray:
-    """Per-pixel gain ``scale / paper level`` (see :func:`flatten_background`), float32."""
+def _background_gain(mx: np.ndarray, scale: float, size_px: int = BACKGROUND_WINDOW_PX
+                     ) -> np.ndarray:
+    """Per-pixel gain ``scale / paper level`` (see :func:`flatten_background`), float32.
+
+    The paper level of each 4x4 block is its brightest pixel after a blur of
+    :data:`PAPER_BLUR_PX` (without it, pixel noise would set the level); a block average
+    would not do: the 7.87-px grid of a 200-dpi page beats with 4-px blocks, and whole bands
+    of blocks straddle a grid line.  The local maximum of those levels over ``size_px``,
+    smoothed, is the paper.
+    """
     import cv2
 
     h, w = mx.shape
     f = 4
-    small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    m = cv2.GaussianBlur(mx, (0, 0), PAPER_BLUR_PX)
+    small = cv2.dilate(m, np.ones((f, f), np.uint8))[f // 2::f, f // 2::f]
     small = small.astype(np.float32) * np.float32(scale)
     k = max(3, size_px // f) | 1
     bg = cv2.dilate(small, np.ones((k, k), np.uint8))
     bg = cv2.GaussianBlur(bg, (0, 0), k / 2.0)
     inv = np.float32(scale) / np.maximum(bg, np.float32(0.15))
     return cv2.resize(inv, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
+    """Near-black regions around the page: the table, the corners a rotated photo adds.
+
+    Pixels darker than :data:`SURROUND_LEVEL` times the bright paper level, in regions wider
+    than 3 mm at 100-300 dpi (a trace or a frame line that leaves the image is thinner) that
+    touch the image's edge.  A shadow inside the page is never that dark relative to the
+    paper; one that is leaves nothing to read.
+
+    Parameters
+    ----------
+    mx : numpy.ndarray
+        ``(H, W)`` brightest channel of the raw image.
+    scale : float
+        Factor that maps ``mx`` to ``[0, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``(H, W)`` bool, or None when nothing around the page is dark.
+
+    Examples
+    --------
+    >>> mx = np.full((80, 120), 230, np.uint8); mx[:, :20] = 3; mx[40, 20:] = 0
+    >>> m = page_surround(mx, 1 / 255)
+    >>> bool(m[:, :20].all()), bool(m[40, 40:].any()), round(float(m.mean()), 2)
+    (True, False, 0.2)
+    """
+    import cv2
+
+    h, w = mx.shape
+    f = 4
+    small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32) * np.float32(scale)
+    m = (small < SURROUND_LEVEL * float(np.percentile(small, 90))).view(np.uint8)
+    if not m.any():
+        return None
+    m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    n, lab = cv2.connectedComponents(m, connectivity=8)
+    edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    edge = edge[edge > 0]
+    if n <= 1 or edge.size == 0:
+        return None
+    # one block more: the page edge's own blur and compression ringing
+    sur = cv2.dilate(np.isin(lab, edge).view(np.uint8), np.ones((3, 3), np.uint8))
+    return cv2.resize(sur, (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
 
 
 def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = True,
@@ -454,6 +515,11 @@ def normalise_image(image: np.ndarray, flatten: bool = True, keep_rgb: bool = Tr
     else:
         lum = 0.299 * planes[0] + 0.587 * planes[1] + 0.114 * planes[2]
     grid = cv2.subtract(1.0, flat(lum))
+    surround = page_surround(mx, scale)
+    if surround is not None:
+        # flattened, the noise of a black surround is as dark as ink and as busy as a grid
+        ink[surround] = 0.0
+        grid[surround] = 0.0
     dark = (ink > 0.35).view(np.uint8)
     grid_unblanked = None
     if float(np.mean(dark[::4, ::4])) >= DARK_GRID_SHARE:
