@@ -405,8 +405,8 @@ def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
     """Near-black regions around the page: the table, the corners a rotated photo adds.
 
     Pixels darker than :data:`SURROUND_LEVEL` times the bright paper level, in regions wider
-    than 3 mm at 100-300 dpi (a trace or a frame line that leaves the image is thinner) that
-    touch the image's edge.  A shadow inside the page is never that dark relative to the
+    than 12 px (1-3 mm at 300-100 dpi; a trace or a frame line that leaves the image is
+    thinner) that touch the image's edge.  A shadow inside the page is never that dark relative to the
     paper; one that is leaves nothing to read.
 
     Parameters
