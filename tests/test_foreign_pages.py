@@ -178,6 +178,40 @@ def test_remove_grid_lines_keeps_a_trace_on_a_dark_grid():
     assert float(np.mean(out.ink[y, x] > 0.5)) > 0.95
 
 
+def test_remove_grid_lines_takes_out_5mm_lines_as_dark_as_the_trace():
+    # a navy grid: pale 1-mm lines, 5-mm lines as dark as the trace; the trace's own pixels
+    # take the 5-mm lines' colour code now and then (compression blurs colour), so beside
+    # the line histogram, mostly pale 1-mm lines, that colour looked like the trace's
+    rng = np.random.default_rng(2)
+    h, w = 400, 600
+    ink = np.zeros((h, w), np.float32)
+    codes = np.full((h, w), 5, np.uint16)
+    for k in range(0, w, 8):
+        major = k % 40 == 0
+        ink[:, k] = 0.85 if major else 0.4
+        codes[:, k] = 3 if major else 2
+    for k in range(0, h, 8):
+        major = k % 40 == 0
+        ink[k, :] = 0.85 if major else 0.4
+        codes[k, :] = 3 if major else 2
+    x = np.arange(w)
+    near = np.zeros((h, w), bool)
+    ys = [(45 + 62 * r + 15 * np.sin(x / 37.0 + r)).astype(int) for r in range(6)]
+    for y in ys:
+        for dy in (0, 1):
+            ink[y + dy, x] = 0.85
+            codes[y + dy, x] = np.where(rng.random(w) < 0.4, 3, 1)
+        for dy in range(-4, 6):
+            near[np.clip(y + dy, 0, h - 1), x] = True
+    out = remove_grid_lines(ink, 8.0, 0.3, codes=codes, ink_threshold=0.6)
+    major = np.zeros((h, w), bool)
+    major[::40, :] = True
+    major[:, ::40] = True
+    assert float(np.mean(out.ink[major & ~near] > 0.3)) < 0.01
+    for y in ys:   # crossings lose a few pixels
+        assert float(np.mean(out.ink[y, x] > 0.5)) > 0.85
+
+
 def _grid_page(h: int = 400, w: int = 600, rgb=(240, 150, 150)) -> np.ndarray:
     img = np.full((h, w, 3), 245, np.uint8)
     img[:, ::8] = rgb

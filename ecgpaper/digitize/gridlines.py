@@ -16,6 +16,9 @@ apart by shape, and so does this stage:
    has the trace's colour, not the grid's.  The page teaches both: a colour histogram of the
    line pixels (the grid) and one of the dark pixels away from any line (the trace and its
    labels).  A line pixel whose colour is more likely under the trace's histogram stays ink.
+   Line pixels as dark as the trace are weighed against the dark line pixels alone: the line
+   histogram is mostly the pale 1-mm lines, and beside them the darker 5-mm lines of a navy
+   or brown grid looked like the trace and stayed ink.
 3. **Fill.**  The remaining line pixels take the ink level of their unmasked neighbours
    one pixel across the line (a normalised convolution along the perpendicular axis; none
    left means blank), so a stroke that crosses a line stays connected where it can and a
@@ -184,12 +187,20 @@ def remove_grid_lines(ink: np.ndarray, px_per_mm: float, line_threshold: float,
         n_t = int(trace_px.sum())
         if n_t >= 200:
             bins = COLOUR_LEVELS ** 3
-            h_g = np.bincount(codes[lines], minlength=bins).astype(np.float64)
-            h_t = np.bincount(codes[trace_px], minlength=bins).astype(np.float64)
-            p_g = (h_g + 0.5) / (h_g.sum() + 0.5 * bins)
-            p_t = (h_t + 0.5) / (h_t.sum() + 0.5 * bins)
-            trace_colour = p_t > trace_odds * p_g
-            kept = lines & trace_colour[codes]
+
+            def hist(mask: np.ndarray) -> np.ndarray:
+                h_ = np.bincount(codes[mask], minlength=bins).astype(np.float64)
+                return (h_ + 0.5) / (h_.sum() + 0.5 * bins)
+
+            p_t = hist(trace_px)
+            kept = lines & (p_t > trace_odds * hist(lines))[codes]
+            # line pixels as dark as the trace are weighed against the dark line pixels alone:
+            # the line histogram is mostly the pale 1-mm lines, beside which the darker 5-mm
+            # lines' colour looked like the trace's, and they stayed ink
+            dark_lines = lines & (ink > thr_t)
+            if int(dark_lines.sum()) >= 200:
+                trace_colour = p_t > trace_odds * hist(dark_lines)
+                kept = np.where(dark_lines, trace_colour[codes], kept)
     fill_h = on_h & ~kept
     fill_v = on_v & ~kept
     out = ink.astype(np.float32, copy=True)
