@@ -222,7 +222,7 @@ def _grid_page(h: int = 400, w: int = 600, rgb=(240, 150, 150)) -> np.ndarray:
 def test_the_shadow_of_a_wrinkle_is_not_ink():
     # a shadow 60 px across and 60 % deep, as a wrinkle casts on a photographed page: the
     # paper inside it stays below the lowest ink threshold of the official sample pages (0.25;
-    # a 31-px window of 4x4 block averages made it 0.41)
+    # the 31-px window of 4x4 block averages before made it 0.40)
     img = _grid_page()
     h, w = img.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -250,7 +250,7 @@ def test_black_corners_of_a_rotated_photo_are_not_ink():
     corner = (rot.max(axis=2) < 25).view(np.uint8)
     sur = page_surround(rot.max(axis=2), 1 / 255)
     assert sur is not None and sur.mean() < corner.mean() + 0.03   # the page itself stays
-    # all but the corners' thinnest tips (under 3 mm wide at 100-300 dpi)
+    # all but the corners' thinnest tips (under 12 px wide)
     inner = cv2.erode(corner, np.ones((13, 13), np.uint8)).view(bool)
     assert sur[inner].all() and sur[corner.view(bool)].mean() > 0.9
     ink = normalise_image(rot, keep_rgb=False).ink
