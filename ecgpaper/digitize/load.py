@@ -406,8 +406,8 @@ def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
 
     Pixels darker than :data:`SURROUND_LEVEL` times the bright paper level, in regions wider
     than 12 px (1-3 mm at 300-100 dpi; a trace or a frame line that leaves the image is
-    thinner) that touch the image's edge.  A shadow inside the page is never that dark relative to the
-    paper; one that is leaves nothing to read.
+    thinner) that touch the image's edge.  A shadow inside the page is never that dark
+    relative to the paper; one that is leaves nothing to read.
 
     Parameters
     ----------

@@ -310,7 +310,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         angle_u, power_u = estimate_rotation_deg(norm.grid_unblanked, return_power=True)
         # the power is relative: a map that blanking left all but empty shows no grid, however
         # clear the peak of what is left (rounding residue)
-        empty = float(grid_map[::4, ::4].mean()) < 0.05 * float(norm.grid_unblanked[::4, ::4].mean())
+        unblanked_level = float(norm.grid_unblanked[::4, ::4].mean())
+        empty = float(grid_map[::4, ::4].mean()) < 0.05 * unblanked_level
         info["grid_unblanked"] = bool(empty or power_u > power)
         if info["grid_unblanked"]:
             angle, grid_map = angle_u, norm.grid_unblanked
