@@ -27,7 +27,7 @@ from .layout import (LAYOUT_GRIDS, ROWS_TO_LAYOUTS, choose_six_row_layout, find_
 from .load import normalise_image, paper_mask
 from .resample import (excursion_mask, flicker_mask, hold_panel_edges, island_mask,
                        place_segment, swing_mask)
-from .trace import READOUT_METHODS, sharpen_tips, track_row
+from .trace import READOUT_METHODS, sharpen_tips, track_panels, track_row
 
 __all__ = ["DEFAULT_PARAMS", "ImageReadout", "digitize_image", "combine_readouts"]
 
@@ -85,6 +85,7 @@ DEFAULT_PARAMS: dict = {
                                  # centre lies this many samples after the first sample (the
                                  # official generator draws the fall between the 2nd and 3rd
                                  # sample after the pulse's last; train_digitizer searches it)
+    "panel_tracking": True,      # rows of several panels are tracked again panel by panel
     "junction_nan_s": 0.02,      # where two panels of a row meet, this much of each side is
                                  # left NaN (the strokes of both leads and a separator share
                                  # those columns)
@@ -101,6 +102,12 @@ DEFAULT_PARAMS: dict = {
                                  # (limb_window_mask; a faithful read-out stays near 0.01)
 }
 
+
+#: A panel's tracking that starts with a stub and jumps off it within this many millimetres of
+#: the panel boundary drops the stub: a lead label printed at the panel's start, under the
+#: baseline, begins a little before the trace does on some pages (2.5 mm, 0.1 s at 25 mm/s,
+#: holds a label's first letter and the gap after it).
+PANEL_STUB_MM = 2.5
 
 #: Page height shared by the trace rows of the standard layouts (landscape letter or A4 less
 #: the header and footer), mm: the prior of the row spacing in :func:`_choose_rows`.
@@ -372,6 +379,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     # anti-aliased rim, not grid lines
     grey_grid = not norm.is_colour and info["grid_found"]
     thr = _threshold(ink, p, grey_grid=grey_grid)
+    # a pulse's edges are measured before grid-line removal (see the calibration below)
+    ink_with_lines = ink
     if p["remove_grid_lines"]:
         gl = remove_grid_lines(ink, 0.5 * (ppm_x + ppm_y), 0.5 * thr, codes=codes,
                                ink_threshold=thr)
@@ -418,34 +427,12 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     # --- track every row over the page width
     half_band = p["band_fraction"] * spacing
     x_lo, x_hi = int(0.01 * w), int(0.99 * w)
-    tracks = []
-    for b in baselines:
-        rt = track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi, float(b),
-                       spacing, method=p["readout"], baseline_pull=p["baseline_pull"],
-                       h_ratio=p[h_param], level_window=p["morph_level_window"],
-                       fine_steep=p["fine_steep"], entry_cost=p["track_entry_cost"],
-                       flank_rows=p["flank_rows"])
-        tracks.append(rt)
+    track_kw = dict(method=p["readout"], baseline_pull=p["baseline_pull"], h_ratio=p[h_param],
+                    level_window=p["morph_level_window"], fine_steep=p["fine_steep"],
+                    entry_cost=p["track_entry_cost"], flank_rows=p["flank_rows"])
+    tracks = [track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi,
+                        float(b), spacing, **track_kw) for b in baselines]
     tick("trace")
-    info["centreline"] = bool(centreline is not None and use_fine)
-    if info["centreline"]:
-        for rt in tracks:
-            y_new = centreline.refine(ink, rt)
-            if y_new is not None:
-                rt.y_fine = y_new
-        tick("centreline")
-    # the classical read-out's spike tips (the centre-line network reads tips itself: on top
-    # of it the rule costs more on noisy pages than it gains)
-    if p["tip_prominence"] and use_fine and crisp >= p["tip_min_crispness"] and \
-            not info["centreline"]:
-        for r, rt in enumerate(tracks):
-            if rt.y_fine is not None and rt.top_px is not None and \
-                    np.isfinite(rt.run_px).any():
-                rt.y_tips = sharpen_tips(
-                    rt.top_px, rt.bot_px, rt.y_fine, 0.5 * float(np.nanpercentile(rt.run_px, 20)),
-                    p["tip_prominence"],
-                    above_px=tracks[r - 1].y_px if r > 0 else None,
-                    below_px=tracks[r + 1].y_px if r + 1 < len(tracks) else None)
     maps = dict(ink=ink, baselines=baselines, tracks=tracks) if keep_maps else None
 
     # --- calibration pulses: time origin and gain
@@ -456,9 +443,13 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         zero_px.append(float(b))
         if res is None:
             continue
-        # the falling edge's own stroke gives its column without the read-out's bias
+        # the falling edge's own stroke gives its column without the read-out's bias.  It is
+        # measured on the ink before grid-line removal: the official generator starts the
+        # signal on a major grid line, so the fall lies on a vertical line, and removal reworks
+        # the stroke's edge pixels where the horizontal lines cross it (up to 0.18 px off, a
+        # sub-sample shift of every lead that the scorer's whole-sample alignment keeps)
         x_fall = res.x_fall_px
-        xr = refine_pulse_edge(ink, x_fall, res.plateau_px, res.zero_px, ppm_x)
+        xr = refine_pulse_edge(ink_with_lines, x_fall, res.plateau_px, res.zero_px, ppm_x)
         if xr is not None and abs(xr - x_fall) < 0.5 * ppm_x:
             x_fall = xr
         # 0 mV is where the pulse rises from; after the fall comes a foot on some printers and
@@ -549,6 +540,40 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     info["layout"] = layout
     info["rhythm_leads"] = list(rhythm)
     panels = layout_panels(layout, duration, rhythm)
+
+    # --- a row of several panels is tracked again panel by panel: where two leads meet, one
+    # path over the whole row is tied to the left lead's last samples, and ink just below them
+    # (a lead label printed under the baseline, a separator's foot) can carry it past the
+    # right lead's first samples
+    if p["panel_tracking"]:
+        for r in range(min(len(grid), len(tracks))):
+            cuts = sorted(x0 + pan.t0_s * px_per_s for pan in panels
+                          if pan.row == r and pan.t0_s > 0.5 / fs_hz)
+            if cuts:
+                b = float(baselines[r])
+                tracks[r] = track_panels(ink, thr, tracks[r], cuts, int(b - half_band),
+                                         int(b + half_band) + 1, b, spacing, track_kw,
+                                         stub_px=int(round(PANEL_STUB_MM * ppm_x)))
+        tick("panels")
+    info["centreline"] = bool(centreline is not None and use_fine)
+    if info["centreline"]:
+        for rt in tracks:
+            y_new = centreline.refine(ink, rt)
+            if y_new is not None:
+                rt.y_fine = y_new
+        tick("centreline")
+    # the classical read-out's spike tips (the centre-line network reads tips itself: on top
+    # of it the rule costs more on noisy pages than it gains)
+    if p["tip_prominence"] and use_fine and crisp >= p["tip_min_crispness"] and \
+            not info["centreline"]:
+        for r, rt in enumerate(tracks):
+            if rt.y_fine is not None and rt.top_px is not None and \
+                    np.isfinite(rt.run_px).any():
+                rt.y_tips = sharpen_tips(
+                    rt.top_px, rt.bot_px, rt.y_fine, 0.5 * float(np.nanpercentile(rt.run_px, 20)),
+                    p["tip_prominence"],
+                    above_px=tracks[r - 1].y_px if r > 0 else None,
+                    below_px=tracks[r + 1].y_px if r + 1 < len(tracks) else None)
 
     # --- place leads, failure checks
     leads: dict[str, list[np.ndarray]] = {}

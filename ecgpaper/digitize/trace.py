@@ -46,7 +46,7 @@ from scipy import sparse
 from scipy.ndimage import median_filter
 from scipy.sparse import linalg as splinalg
 
-__all__ = ["RowTrace", "column_runs", "track_row", "READOUT_METHODS"]
+__all__ = ["RowTrace", "column_runs", "track_row", "track_panels", "READOUT_METHODS"]
 
 READOUT_METHODS = ("morph", "edges", "centroid")
 
@@ -133,7 +133,8 @@ def _step_cost(pt: np.ndarray, pb: np.ndarray, ct: np.ndarray, cb: np.ndarray) -
 
 
 def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarray,
-             n_cols: int, skip_cost: float, entry_cost: float | None = None) -> np.ndarray:
+             n_cols: int, skip_cost: float, entry_cost: float | None = None,
+             free_entry: int = 0) -> np.ndarray:
     """Choose one run per column (or none) along a connected path; return run index per column.
 
     Moving between runs of successive inked columns costs their vertical gap (plus 1 % of the
@@ -141,6 +142,8 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
     the path also has an explicit "no trace" state in every column: leaving the trace is free
     and re-entering costs ``entry_cost``, so ink after the trace ends (a page edge, the next
     row's pulse) or before it starts is skipped instead of being joined by a long jump.
+    Entering in the first ``free_entry`` columns costs nothing (a panel whose trace starts a
+    little after its first column).
 
     Without ``entry_cost`` the runs of the columns that have any are padded to a ``(m, K)``
     table and all transition costs are computed at once; with it see :func:`_viterbi_off`.
@@ -156,7 +159,7 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
         return choice
     if entry_cost is not None:
         return _viterbi_off(top, bot, unary, bounds, cols_with, choice, skip_cost,
-                            float(entry_cost))
+                            float(entry_cost), int(free_entry))
     ks = int(counts.max())
     pos = np.empty(n_cols, np.int64)
     pos[cols_with] = np.arange(m)
@@ -205,7 +208,7 @@ _PAIRS_IN_NUMPY = 48
 
 def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np.ndarray,
                  cols_with: np.ndarray, choice: np.ndarray, skip_cost: float,
-                 entry_cost: float) -> np.ndarray:
+                 entry_cost: float, free_entry: int = 0) -> np.ndarray:
     """:func:`_viterbi` with its "no trace" state; fills and returns ``choice``.
 
     Transition costs are computed at once for the pairs of runs of successive inked columns
@@ -232,12 +235,14 @@ def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np
     sk = (skip_cost * (np.diff(cols_with) - 1).astype(np.float64)).tolist()
     un = np.asarray(unary, np.float64).tolist()
     cnt_l, start_l, first_l = cnt.tolist(), start.tolist(), first.tolist()
-    e, s_off = float(entry_cost), float(skip_cost)
+    s_off = float(skip_cost)
+    e_col = np.where(cols_with < free_entry, 0.0, float(entry_cost)).tolist()
     run_cost, off_cost = un[:cnt_l[0]], s_off  # cost of the path ending on each run / off
     back_run: list[list[int]] = [[0] * cnt_l[0]] + [[]] * (m - 1)  # -1: from "no trace"
     back_off = [0] * m
     for j in range(1, m):
         n_prev, n_cur, sj, a = cnt_l[j - 1], cnt_l[j], sk[j - 1], first_l[j - 1]
+        e = e_col[j]
         u = un[start_l[j]:start_l[j] + n_cur]
         if n_prev * n_cur > _PAIRS_IN_NUMPY:   # a crowded column pair: one numpy pass
             total = np.asarray(run_cost)[:, None] \
@@ -600,7 +605,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
               stroke_px: float | None = None, gap_close_px: int = 3,
               baseline_pull: float = 0.5, h_ratio: float = 1.15, level_window: int = 7,
               fine_steep: float = 0.0, entry_cost: float | None = None,
-              flank_rows: bool = False) -> RowTrace:
+              flank_rows: bool = False, free_entry: int = 0) -> RowTrace:
     """Track and read out the trace of one row.
 
     Parameters
@@ -639,6 +644,9 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     flank_rows : bool
         ``"morph"`` only: re-read the steep flanks of the sub-column read-out row by row
         (:func:`_refine_flanks`).
+    free_entry : int
+        With ``entry_cost``: coming onto the trace in the band's first this many columns costs
+        nothing (ink there before the trace starts, a label, is skipped rather than followed).
 
     Returns
     -------
@@ -671,7 +679,8 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
         return RowTrace(x_px, y_out, 0.0)
     centre = 0.5 * (top + bot) + y_lo
     unary = baseline_pull * np.abs(centre - baseline_px) / max(spacing_px, 1.0)
-    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost)
+    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost,
+                      free_entry=free_entry)
     ok = choice >= 0
     x_fine = y_fine = None
     cols = np.nonzero(ok)[0]
@@ -732,3 +741,89 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     bot_px = np.full(n_cols, np.nan)
     top_px[cols], bot_px[cols] = top_e, bot_e
     return RowTrace(x_px, y_out, float(ok.mean()), jump, x_fine, y_fine, top_px, bot_px)
+
+
+def track_panels(ink: np.ndarray, threshold: float, rt: RowTrace, cuts_px: list[float],
+                 y_lo: int, y_hi: int, baseline_px: float, spacing_px: float,
+                 track_kw: dict, stub_px: int = 0) -> RowTrace:
+    """Track a row again piece by piece between the panel boundaries ``cuts_px``.
+
+    One path over the whole row must pass from the end of one lead to the start of the next
+    through whatever ink lies between them; a lead label printed under the baseline at the
+    panel's start (the official generator's style) or a separator's foot offers a connected
+    detour that the path prefers to the jump.  Each piece here starts its own path, so the
+    tracker takes the run that leads into the panel.  Where a label starts before the trace
+    does, the path may still start on the label and jump to the trace: a piece whose path
+    jumps within ``stub_px`` columns of its cut loses what comes before that jump.  The
+    stroke width of the whole row is kept for every piece.
+
+    Parameters
+    ----------
+    ink, threshold
+        As for :func:`track_row`.
+    rt : RowTrace
+        First tracking of the whole row (gives its columns and stroke width).
+    cuts_px : list of float
+        Columns where one panel ends and the next starts.
+    y_lo, y_hi, baseline_px, spacing_px
+        The row's band, baseline and spacing, as for :func:`track_row`.
+    track_kw : dict
+        Further keywords of :func:`track_row`.
+    stub_px : int
+        Columns after each cut where a jump of the path ends a stub that is dropped.
+
+    Returns
+    -------
+    RowTrace
+        The pieces' read-outs on the row's columns (``rt`` itself when no cut falls inside
+        it or a piece has no sub-column read-out).
+
+    Examples
+    --------
+    >>> ink = np.zeros((60, 80), np.float32); ink[19:21, :40] = 1.0; ink[39:41, 40:] = 1.0
+    >>> ink[39:41, 36:40] = 1.0   # a mark under the end of the left piece
+    >>> rt = track_row(ink, 0.5, 0, 60, 0, 80, 30.0, 40.0)
+    >>> float(rt.y_px[37])        # the one path left the left trace for the mark
+    39.5
+    >>> two = track_panels(ink, 0.5, rt, [40.0], 0, 60, 30.0, 40.0, {})
+    >>> float(two.y_px[37]), float(two.y_px[45])
+    (19.5, 39.5)
+    """
+    n = rt.x_px.size
+    if n == 0:
+        return rt
+    x_lo = int(round(rt.x_px[0]))
+    edges = [x_lo] + sorted(int(round(c)) for c in cuts_px if x_lo + 2 < c < x_lo + n - 2) \
+        + [x_lo + n]
+    if len(edges) < 3:
+        return rt
+    stroke = None
+    if rt.run_px is not None and np.isfinite(rt.run_px).any():
+        stroke = float(np.nanpercentile(rt.run_px, 20))
+    fine = rt.x_fine is not None and rt.x_fine.size == 4 * n
+    y_px, top_px, bot_px = (np.full(n, np.nan) for _ in range(3))
+    jump = np.zeros(n, bool)
+    y_fine = np.full(4 * n, np.nan) if fine else None
+    for a, b in zip(edges[:-1], edges[1:]):
+        part = track_row(ink, threshold, y_lo, y_hi, a, b, baseline_px, spacing_px,
+                         stroke_px=stroke, **track_kw)
+        i = a - x_lo
+        if part.y_px.size != b - a or (fine and (part.y_fine is None
+                                                 or part.y_fine.size != 4 * (b - a))):
+            return rt
+        if a > x_lo and part.jump is not None and part.jump[:stub_px].any():
+            stub = int(np.argmax(part.jump[:stub_px]))
+            part.y_px[:stub] = np.nan
+            if part.top_px is not None:
+                part.top_px[:stub], part.bot_px[:stub] = np.nan, np.nan
+            if part.y_fine is not None:
+                part.y_fine[:4 * stub] = np.nan
+        y_px[i:i + b - a] = part.y_px
+        if part.jump is not None:
+            jump[i:i + b - a] = part.jump
+        if part.top_px is not None:
+            top_px[i:i + b - a], bot_px[i:i + b - a] = part.top_px, part.bot_px
+        if fine:
+            y_fine[4 * i:4 * (i + b - a)] = part.y_fine
+    return RowTrace(rt.x_px, y_px, float(np.isfinite(y_px).mean()), jump,
+                    rt.x_fine if fine else None, y_fine, top_px, bot_px)
