@@ -726,7 +726,8 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     within 0.3 mm and end clear of the image border (a cropped page hides the end); values
     within 0.4 mm of a whole millimetre (the stroke's end cap lengthens the trace by a
     fraction of one) are snapped to it.  A single row is believed only within 0.25 mm of a
-    whole millimetre.
+    whole millimetre.  Rows that disagree give the smallest gap (marks and noise after a
+    trace's end only lengthen it) when it lies within 0.3 mm of a whole millimetre.
 
     Parameters
     ----------
@@ -756,6 +757,9 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     True
     >>> signal_gap_mm([100.0, 100.0], [2079.4, 2083.3], 9.998, 196.85, 7.874, 2178.0) is None
     True
+    >>> signal_gap_mm([100.0, 100.0, 100.0], [2069.5, 2090.8, 2076.6], 9.998, 196.85, 7.874,
+    ...               2178.0)
+    0.0
     """
     gaps = []
     for xf, xe in zip(falls_px, ends_px):
@@ -770,11 +774,17 @@ def signal_gap_mm(falls_px: list[float], ends_px: list[float], span_s: float, px
     snap = float(round(med))
     if g.size == 1:
         # one row alone: believed only on a whole millimetre (a printer's convention)
-        return max(0.0, snap) if abs(med - snap) < 0.25 else None
-    agree = g[np.abs(g - med) < 0.3]
-    if agree.size < max(2, 0.6 * g.size) or np.ptp(agree) >= 0.3:
-        return None
-    return max(0.0, snap if abs(med - snap) < 0.4 else med)
+        if abs(med - snap) < 0.25:
+            return max(0.0, snap)
+    else:
+        agree = g[np.abs(g - med) < 0.3]
+        if agree.size >= max(2, 0.6 * g.size) and np.ptp(agree) < 0.3:
+            return max(0.0, snap if abs(med - snap) < 0.4 else med)
+    # the rows disagree (or the one row lies off a whole millimetre): ink after a trace's end
+    # (a mark, noise, a crease) lengthens it, so the smallest gap is the closest bound,
+    # believed near a whole millimetre
+    low = float(g.min())
+    return max(0.0, float(round(low))) if abs(low - round(low)) < 0.3 else None
 
 
 def edge_mark_px(rt, x_edge_px: float, inward: int, px_per_mm_x: float, px_per_mm_y: float,
