@@ -276,8 +276,11 @@ def test_pulse_rise_foot_and_signal_gap():
     pps = 25 * 7.874
     ends = [100.0 + 9.998 * pps + 7.874 + 0.4, 101.0 + 9.998 * pps + 7.874 - 0.3]
     assert signal_gap_mm([100.0, 101.0], ends, 9.998, pps, 7.874, 2300.0) == 1.0
-    # rows that disagree, or a cropped page, do not tell
-    assert signal_gap_mm([100.0, 101.0], [ends[0], ends[1] + 8], 9.998, pps, 7.874, 2300.0) is None
+    # rows that disagree give the smallest gap (ink after a trace's end only lengthens it) when
+    # it lies near a whole millimetre; otherwise, and on a cropped page, they do not tell
+    assert signal_gap_mm([100.0, 101.0], [ends[0], ends[1] + 8], 9.998, pps, 7.874, 2300.0) == 1.0
+    assert signal_gap_mm([100.0, 101.0], [ends[0] + 4, ends[1] + 8], 9.998, pps, 7.874,
+                         2300.0) is None
     # ... but a row whose end lies implausibly far (a mark, noise) is left out, and the other
     # row alone tells on a whole millimetre
     assert signal_gap_mm([100.0, 101.0], [ends[0], ends[1] + 20], 9.998, pps, 7.874, 2300.0) == 1.0
