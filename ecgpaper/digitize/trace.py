@@ -133,8 +133,7 @@ def _step_cost(pt: np.ndarray, pb: np.ndarray, ct: np.ndarray, cb: np.ndarray) -
 
 
 def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarray,
-             n_cols: int, skip_cost: float, entry_cost: float | None = None,
-             free_entry: int = 0) -> np.ndarray:
+             n_cols: int, skip_cost: float, entry_cost: float | None = None) -> np.ndarray:
     """Choose one run per column (or none) along a connected path; return run index per column.
 
     Moving between runs of successive inked columns costs their vertical gap (plus 1 % of the
@@ -142,8 +141,6 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
     the path also has an explicit "no trace" state in every column: leaving the trace is free
     and re-entering costs ``entry_cost``, so ink after the trace ends (a page edge, the next
     row's pulse) or before it starts is skipped instead of being joined by a long jump.
-    Entering in the first ``free_entry`` columns costs nothing (a panel whose trace starts a
-    little after its first column).
 
     Without ``entry_cost`` the runs of the columns that have any are padded to a ``(m, K)``
     table and all transition costs are computed at once; with it see :func:`_viterbi_off`.
@@ -159,7 +156,7 @@ def _viterbi(col: np.ndarray, top: np.ndarray, bot: np.ndarray, unary: np.ndarra
         return choice
     if entry_cost is not None:
         return _viterbi_off(top, bot, unary, bounds, cols_with, choice, skip_cost,
-                            float(entry_cost), int(free_entry))
+                            float(entry_cost))
     ks = int(counts.max())
     pos = np.empty(n_cols, np.int64)
     pos[cols_with] = np.arange(m)
@@ -208,7 +205,7 @@ _PAIRS_IN_NUMPY = 48
 
 def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np.ndarray,
                  cols_with: np.ndarray, choice: np.ndarray, skip_cost: float,
-                 entry_cost: float, free_entry: int = 0) -> np.ndarray:
+                 entry_cost: float) -> np.ndarray:
     """:func:`_viterbi` with its "no trace" state; fills and returns ``choice``.
 
     Transition costs are computed at once for the pairs of runs of successive inked columns
@@ -235,14 +232,12 @@ def _viterbi_off(top: np.ndarray, bot: np.ndarray, unary: np.ndarray, bounds: np
     sk = (skip_cost * (np.diff(cols_with) - 1).astype(np.float64)).tolist()
     un = np.asarray(unary, np.float64).tolist()
     cnt_l, start_l, first_l = cnt.tolist(), start.tolist(), first.tolist()
-    s_off = float(skip_cost)
-    e_col = np.where(cols_with < free_entry, 0.0, float(entry_cost)).tolist()
+    e, s_off = float(entry_cost), float(skip_cost)
     run_cost, off_cost = un[:cnt_l[0]], s_off  # cost of the path ending on each run / off
     back_run: list[list[int]] = [[0] * cnt_l[0]] + [[]] * (m - 1)  # -1: from "no trace"
     back_off = [0] * m
     for j in range(1, m):
         n_prev, n_cur, sj, a = cnt_l[j - 1], cnt_l[j], sk[j - 1], first_l[j - 1]
-        e = e_col[j]
         u = un[start_l[j]:start_l[j] + n_cur]
         if n_prev * n_cur > _PAIRS_IN_NUMPY:   # a crowded column pair: one numpy pass
             total = np.asarray(run_cost)[:, None] \
@@ -605,7 +600,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
               stroke_px: float | None = None, gap_close_px: int = 3,
               baseline_pull: float = 0.5, h_ratio: float = 1.15, level_window: int = 7,
               fine_steep: float = 0.0, entry_cost: float | None = None,
-              flank_rows: bool = False, free_entry: int = 0) -> RowTrace:
+              flank_rows: bool = False) -> RowTrace:
     """Track and read out the trace of one row.
 
     Parameters
@@ -644,9 +639,6 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     flank_rows : bool
         ``"morph"`` only: re-read the steep flanks of the sub-column read-out row by row
         (:func:`_refine_flanks`).
-    free_entry : int
-        With ``entry_cost``: coming onto the trace in the band's first this many columns costs
-        nothing (ink there before the trace starts, a label, is skipped rather than followed).
 
     Returns
     -------
@@ -679,8 +671,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
         return RowTrace(x_px, y_out, 0.0)
     centre = 0.5 * (top + bot) + y_lo
     unary = baseline_pull * np.abs(centre - baseline_px) / max(spacing_px, 1.0)
-    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost,
-                      free_entry=free_entry)
+    choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost)
     ok = choice >= 0
     x_fine = y_fine = None
     cols = np.nonzero(ok)[0]
