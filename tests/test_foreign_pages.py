@@ -261,6 +261,54 @@ def test_black_corners_of_a_rotated_photo_are_not_ink():
     assert float(ink[:, 540:580].max(axis=1)[100:300].min()) > 0.5
 
 
+def _on_a_table(img: np.ndarray, table: int, angle: float = 5.0) -> np.ndarray:
+    """The page photographed on a table of grey level ``table``, rotated, with pixel noise."""
+    h, w = img.shape[:2]
+    big = np.full((h + 80, w + 80, 3), table, np.uint8)
+    big[40:40 + h, 40:40 + w] = img
+    hb, wb = big.shape[:2]
+    rot = cv2.warpAffine(big, cv2.getRotationMatrix2D((wb / 2, hb / 2), angle, 1.0), (wb, hb),
+                         borderValue=(table,) * 3)
+    noise = np.random.default_rng(2).normal(0, 4, rot.shape)
+    return np.clip(rot + noise, 0, 255).astype(np.uint8)
+
+
+def test_a_dark_grey_table_around_the_page_is_not_ink():
+    # a table at 13 % of the paper's brightness, lighter than the black of a scanner lid: its
+    # noise, flattened, was ink, set the ink threshold above a grey trace's and the rows broke
+    img = _grid_page()
+    img[200:203, 50:550] = 110                      # a grey trace
+    rot = _on_a_table(img, 32)
+    table = (rot.max(axis=2) < 60).view(np.uint8)
+    inner = cv2.erode(table, np.ones((13, 13), np.uint8)).view(bool)
+    sur = page_surround(rot.max(axis=2), 1 / 255)
+    assert sur is not None and sur[inner].all()
+    assert sur.mean() < table.mean() + 0.03        # the page itself stays
+    ink = normalise_image(rot, keep_rgb=False).ink
+    assert float(ink[inner].max()) == 0.0
+    trace = ink[235:250, 250:350]                   # the trace, moved down by the margin
+    assert float(trace.max(axis=0).min()) > 0.3
+
+
+def test_a_shadow_beside_black_corners_stays_page():
+    # the official generator's wrinkled pages: black corners after rotation, and beside them
+    # the page's own shadow, as dark as a grey table but still showing the grid and the trace
+    img = _grid_page()
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shade = 1 - 0.9 * np.exp(-((xx - 30) ** 2 + (yy - 300) ** 2) / (2 * 50.0 ** 2))
+    img = (img * shade[..., None]).astype(np.uint8)
+    img[300:303, 30:550] = 20                       # a trace through the shadow
+    img[:, :30] = 0                                 # the black beside the page
+    img = np.clip(img + np.random.default_rng(2).normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    shadow = np.zeros((h, w), bool)
+    shadow[280:320, 40:60] = True                   # deep in the shadow, inside the page
+    assert float(img.max(axis=2)[shadow].mean()) < 0.2 * 245
+    sur = page_surround(img.max(axis=2), 1 / 255)
+    assert sur is not None and sur[:, :26].all()    # the black
+    assert not sur[shadow].any()
+
+
 def test_remove_grid_lines_leaves_a_page_without_visible_grid():
     ink = np.zeros((300, 400), np.float32)
     ink[150, :] = 0.9          # a long flat trace alone is not a grid

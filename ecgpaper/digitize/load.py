@@ -47,6 +47,9 @@ PAPER_BLUR_PX = 2.0
 #: A pixel darker than this share of the page's bright paper level (its 90th percentile) may
 #: be the surround of the page: the table or the black corners a rotated photo or scan adds.
 SURROUND_LEVEL = 0.1
+#: The surround of a page photographed on a dark grey table, with no black beside it, may be
+#: this light (see :func:`page_surround`).
+SURROUND_LEVEL_GREY = 0.2
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -407,7 +410,9 @@ def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
     Pixels darker than :data:`SURROUND_LEVEL` times the bright paper level, in regions wider
     than 12 px (1-3 mm at 300-100 dpi; a trace or a frame line that leaves the image is
     thinner) that touch the image's edge.  A shadow inside the page is never that dark
-    relative to the paper; one that is leaves nothing to read.
+    relative to the paper; one that is leaves nothing to read.  Regions up to
+    :data:`SURROUND_LEVEL_GREY` count too where nothing that dark lies in them: a dark grey
+    table around a photographed page.  Beside black, such a band is the page's own shadow.
 
     Parameters
     ----------
@@ -434,17 +439,30 @@ def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
     f = 4
     small = cv2.resize(mx, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
     small = small.astype(np.float32) * np.float32(scale)
-    m = (small < SURROUND_LEVEL * float(np.percentile(small, 90))).view(np.uint8)
-    if not m.any():
-        return None
-    m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    n, lab = cv2.connectedComponents(m, connectivity=8)
-    edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
-    edge = edge[edge > 0]
-    if n <= 1 or edge.size == 0:
+    paper = float(np.percentile(small, 90))
+
+    def at_edge(level: float) -> np.ndarray:
+        """Regions darker than ``level`` x paper, wider than 3 blocks, touching the edge."""
+        m = (small < level * paper).view(np.uint8)
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        n, lab = cv2.connectedComponents(m, connectivity=8)
+        edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+        return np.isin(lab, edge[edge > 0]) if n > 1 else np.zeros(m.shape, bool)
+
+    sur = at_edge(SURROUND_LEVEL)
+    # A dark grey table (a photo's surround lit like the page) is lighter than black.  Its
+    # regions count where they hold nothing black: beside a black surround, the lighter band is
+    # the page's own shadow (the official generator's wrinkled pages), which still shows the
+    # grid and the trace.
+    grey = at_edge(SURROUND_LEVEL_GREY)
+    if grey.any():
+        n, lab = cv2.connectedComponents(grey.view(np.uint8), connectivity=8)
+        black = np.unique(lab[sur])
+        sur |= grey & ~np.isin(lab, black[black > 0])
+    if not sur.any():
         return None
     # one block more: the page edge's own blur and compression ringing
-    sur = cv2.dilate(np.isin(lab, edge).view(np.uint8), np.ones((3, 3), np.uint8))
+    sur = cv2.dilate(sur.view(np.uint8), np.ones((3, 3), np.uint8))
     return cv2.resize(sur, (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
 
 
