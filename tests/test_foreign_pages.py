@@ -220,15 +220,20 @@ def _grid_page(h: int = 400, w: int = 600, rgb=(240, 150, 150)) -> np.ndarray:
     return img
 
 
+def _with_shadow(img: np.ndarray, x: float, y: float, sigma: float, depth: float) -> np.ndarray:
+    """``img`` darkened by a round Gaussian shadow centred at (x, y), ``depth`` deep."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shade = 1 - depth * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma ** 2))
+    return (img * shade[..., None]).astype(np.uint8)
+
+
 def test_the_shadow_of_a_wrinkle_is_not_ink():
     # a shadow 60 px across and 60 % deep, as a wrinkle casts on a photographed page: the
     # paper inside it stays below the lowest ink threshold of the official sample pages (0.25;
     # the 31-px window of 4x4 block averages before made it 0.40)
-    img = _grid_page()
+    img = _with_shadow(_grid_page(), 300, 200, 30.0, 0.6)
     h, w = img.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    shade = 1 - 0.6 * np.exp(-((xx - 300) ** 2 + (yy - 200) ** 2) / (2 * 30.0 ** 2))
-    img = (img * shade[..., None]).astype(np.uint8)
     img[230:233, 100:500] = 40                      # a trace crossing the shadow stays ink
     ink = normalise_image(img, keep_rgb=False).ink
     paper = np.ones((h, w), bool)
@@ -293,11 +298,8 @@ def test_a_dark_grey_table_around_the_page_is_not_ink():
 def test_a_shadow_beside_black_corners_stays_page():
     # the official generator's wrinkled pages: black corners after rotation, and beside them
     # the page's own shadow, as dark as a grey table but still showing the grid and the trace
-    img = _grid_page()
+    img = _with_shadow(_grid_page(), 30, 300, 50.0, 0.9)
     h, w = img.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    shade = 1 - 0.9 * np.exp(-((xx - 30) ** 2 + (yy - 300) ** 2) / (2 * 50.0 ** 2))
-    img = (img * shade[..., None]).astype(np.uint8)
     img[300:303, 30:550] = 20                       # a trace through the shadow
     img[:, :30] = 0                                 # the black beside the page
     img = np.clip(img + np.random.default_rng(2).normal(0, 4, img.shape), 0, 255).astype(np.uint8)

@@ -441,22 +441,23 @@ def page_surround(mx: np.ndarray, scale: float = 1.0) -> np.ndarray | None:
     small = small.astype(np.float32) * np.float32(scale)
     paper = float(np.percentile(small, 90))
 
-    def at_edge(level: float) -> np.ndarray:
-        """Regions darker than ``level`` x paper, wider than 3 blocks, touching the edge."""
+    def at_edge(level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Regions darker than ``level`` x paper, wider than 3 blocks, touching the edge;
+        and the labels of all such regions."""
         m = (small < level * paper).view(np.uint8)
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         n, lab = cv2.connectedComponents(m, connectivity=8)
         edge = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
-        return np.isin(lab, edge[edge > 0]) if n > 1 else np.zeros(m.shape, bool)
+        return (np.isin(lab, edge[edge > 0]) if n > 1 else np.zeros(m.shape, bool)), lab
 
-    sur = at_edge(SURROUND_LEVEL)
+    sur, _ = at_edge(SURROUND_LEVEL)
     # A dark grey table (a photo's surround lit like the page) is lighter than black.  Its
     # regions count where they hold nothing black: beside a black surround, the lighter band is
     # the page's own shadow (the official generator's wrinkled pages), which still shows the
-    # grid and the trace.
-    grey = at_edge(SURROUND_LEVEL_GREY)
+    # grid and the trace.  The black regions lie inside the grey ones (a lower level, the same
+    # opening), so the grey labels under them name the regions to leave out.
+    grey, lab = at_edge(SURROUND_LEVEL_GREY)
     if grey.any():
-        n, lab = cv2.connectedComponents(grey.view(np.uint8), connectivity=8)
         black = np.unique(lab[sur])
         sur |= grey & ~np.isin(lab, black[black > 0])
     if not sur.any():
