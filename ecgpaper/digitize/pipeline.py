@@ -443,20 +443,28 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         zero_px.append(float(b))
         if res is None:
             continue
+        # 0 mV is where the pulse rises from; after the fall comes a foot on some printers and
+        # the signal itself on others
+        zero = pulse_rise_foot(ink, res.x_rise_px, res.plateau_px, thr, ppm_x, ppm_y)
+        if zero is not None and abs(zero - res.zero_px) > 3.0 * ppm_y and not any(
+                abs((zero - res.plateau_px) / ppm_y / g - 1.0) < 0.05 for g in STANDARD_PULSE_MM):
+            zero = None  # far from the level after the fall, and not a standard pulse height
+        if zero is None:
+            zero = res.zero_px
         # the falling edge's own stroke gives its column without the read-out's bias.  It is
         # measured on the ink before grid-line removal: the official generator starts the
         # signal on a major grid line, so the fall lies on a vertical line, and removal reworks
         # the stroke's edge pixels where the horizontal lines cross it (up to 0.18 px off, a
-        # sub-sample shift of every lead that the scorer's whole-sample alignment keeps)
+        # sub-sample shift of every lead that the scorer's whole-sample alignment keeps).  It
+        # is measured between the plateau and the pulse's own 0 mV: where the signal runs on
+        # from the fall (ECG-Image-Kit), the level after it is the first sample's value, and
+        # rows picked up to that level met the fall's slant (one sample wide) off its middle
+        # or took the signal's own stroke below 0 mV (official sample pages: the time origin
+        # 0.10 samples RMS off, up to 0.23)
         x_fall = res.x_fall_px
-        xr = refine_pulse_edge(ink_with_lines, x_fall, res.plateau_px, res.zero_px, ppm_x)
+        xr = refine_pulse_edge(ink_with_lines, x_fall, res.plateau_px, zero, ppm_x)
         if xr is not None and abs(xr - x_fall) < 0.5 * ppm_x:
             x_fall = xr
-        # 0 mV is where the pulse rises from; after the fall comes a foot on some printers and
-        # the signal itself on others
-        zero = pulse_rise_foot(ink, res.x_rise_px, res.plateau_px, thr, ppm_x, ppm_y)
-        if zero is None or abs(zero - res.zero_px) > 3.0 * ppm_y:
-            zero = res.zero_px
         falls.append(x_fall)
         pulse_rows.append(r)
         if abs(zero - b) < 0.25 * spacing:
@@ -683,6 +691,11 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     info["total_s"] = round(sum(timings.values()), 4)
     return ImageReadout(out, info, maps)
 
+
+#: Heights (mm) of the calibration pulse at the standard gains (5, 10 and 20 mm/mV): a rising
+#: stroke whose foot gives one of them is believed even where the trace after the fall, which
+#: is the signal's first sample on some printers, lies far from it.
+STANDARD_PULSE_MM = (5.0, 10.0, 20.0)
 
 #: Time from a pulse's falling edge to the signal's first sample when the page does not show
 #: it (mm of paper): the 1-mm foot of the usual clinical drawing.
