@@ -455,6 +455,24 @@ def test_time_origin_of_the_official_generators_plain_pages(shared_data):
     assert err.max() < 0.06 and err.mean() < 0.025, np.round(errors, 3)
 
 
+def test_a_faint_grid_remnant_does_not_take_the_path_from_a_spike():
+    """A spike whose stroke is broken below its top, and a grid line's faint remnant at the
+    baseline under it (a distorted official page, 00428's V2): by position alone the path
+    stays on the remnant; the remnant's faintness costs it the spike's columns."""
+    ink = np.zeros((120, 60), np.float32)
+    ink[79:82, :] = 1.0                          # the trace at its baseline
+    ink[79:82, 30:34] = 0.0
+    ink[40:82, 29] = 1.0
+    ink[40:82, 34] = 1.0                         # the spike's up- and down-strokes
+    ink[20:61, 30:34] = 1.0                      # its top, broken off below
+    ink[80, 30:34] = 0.45                        # the remnant, just above the threshold
+    by_position = track_row(ink, 0.4, 0, 120, 0, 60, 80.0, 280.0)
+    assert np.all(by_position.y_px[30:34] > 75)
+    rt = track_row(ink, 0.4, 0, 120, 0, 60, 80.0, 280.0, faint_cost=0.25)
+    assert np.all(rt.y_px[31:33] < 30), rt.y_px[28:36]
+    assert np.all(np.abs(rt.y_px[:25] - 80.0) < 1.0)
+
+
 def test_a_panel_is_tracked_from_its_first_samples_not_from_the_label_below():
     """A label printed under the baseline at a panel's start (the official generator's
     style) touches the end of the left lead's S wave; the right lead starts high.  One path

@@ -42,6 +42,7 @@ DEFAULT_PARAMS: dict = {
     "morph_level_window": 7,     # columns of the up/down-peak decision
     "baseline_pull": 0.5,        # tracking: weight of the distance to the row baseline
     "track_entry_cost": 25.0,    # tracking: cost of re-entering the trace after untracked
+    "track_faint_cost": 0.25,    # tracking: cost per column of a run as faint as the threshold
                                  # columns (None = no "off" state: all ink is followed)
     "fine_readout": True,        # resample from the sub-column (4x) morph read-out
     "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
@@ -429,7 +430,8 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     x_lo, x_hi = int(0.01 * w), int(0.99 * w)
     track_kw = dict(method=p["readout"], baseline_pull=p["baseline_pull"], h_ratio=p[h_param],
                     level_window=p["morph_level_window"], fine_steep=p["fine_steep"],
-                    entry_cost=p["track_entry_cost"], flank_rows=p["flank_rows"])
+                    entry_cost=p["track_entry_cost"], flank_rows=p["flank_rows"],
+                    faint_cost=p["track_faint_cost"])
     tracks = [track_row(ink, thr, int(b - half_band), int(b + half_band) + 1, x_lo, x_hi,
                         float(b), spacing, **track_kw) for b in baselines]
     tick("trace")

@@ -600,7 +600,7 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
               stroke_px: float | None = None, gap_close_px: int = 3,
               baseline_pull: float = 0.5, h_ratio: float = 1.15, level_window: int = 7,
               fine_steep: float = 0.0, entry_cost: float | None = None,
-              flank_rows: bool = False) -> RowTrace:
+              flank_rows: bool = False, faint_cost: float = 0.0) -> RowTrace:
     """Track and read out the trace of one row.
 
     Parameters
@@ -639,6 +639,10 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
     flank_rows : bool
         ``"morph"`` only: re-read the steep flanks of the sub-column read-out row by row
         (:func:`_refine_flanks`).
+    faint_cost : float
+        Tracking: cost per column of a run whose darkest pixel is at the ink threshold,
+        falling linearly to 0 at the strokes' darkness (90th percentile of the runs' darkest
+        pixels); 0 = runs are told apart by position alone.
 
     Returns
     -------
@@ -671,6 +675,15 @@ def track_row(ink: np.ndarray, threshold: float, y_lo: int, y_hi: int, x_lo: int
         return RowTrace(x_px, y_out, 0.0)
     centre = 0.5 * (top + bot) + y_lo
     unary = baseline_pull * np.abs(centre - baseline_px) / max(spacing_px, 1.0)
+    if faint_cost:
+        # a run much fainter than the strokes (a grid line's remnant, noise) costs more than a
+        # stroke beside it that continuity alone cannot tell from it
+        flat = np.append(sub.T.ravel(), 0.0)       # column-major: index col * h + row
+        bounds = np.stack([col * sub.shape[0] + top, col * sub.shape[0] + bot + 1], 1).ravel()
+        peak = np.maximum.reduceat(flat, bounds)[::2]
+        full = float(np.percentile(peak, 90))
+        if full > threshold:
+            unary = unary + faint_cost * np.clip((full - peak) / (full - threshold), 0.0, 1.0)
     choice = _viterbi(col, top, bot, unary, n_cols, skip_cost=0.5, entry_cost=entry_cost)
     ok = choice >= 0
     x_fine = y_fine = None
