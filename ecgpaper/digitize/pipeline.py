@@ -42,8 +42,8 @@ DEFAULT_PARAMS: dict = {
     "morph_level_window": 7,     # columns of the up/down-peak decision
     "baseline_pull": 0.5,        # tracking: weight of the distance to the row baseline
     "track_entry_cost": 25.0,    # tracking: cost of re-entering the trace after untracked
-    "track_faint_cost": 0.25,    # tracking: cost per column of a run as faint as the threshold
                                  # columns (None = no "off" state: all ink is followed)
+    "track_faint_cost": 0.25,    # tracking: cost per column of a run as faint as the threshold
     "fine_readout": True,        # resample from the sub-column (4x) morph read-out
     "fine_steep": 0.0,           # ... applied where runs exceed this many stroke widths (0 = all)
     "fine_min_crispness": 0.0,   # ... only on strokes at least this crisp (0: on all; the
