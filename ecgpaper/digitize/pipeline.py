@@ -505,7 +505,7 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
         hm = float(np.median(heights))
         agree = int(np.sum(np.abs(np.asarray(heights) / hm - 1) < 0.12))
         if p["snap_gain"]:
-            for g in (5.0, 10.0, 20.0):
+            for g in STANDARD_PULSE_MM:
                 if abs(hm / g - 1) < 0.12:
                     hm = g
         if hm in (5.0, 20.0) and agree >= 2:
@@ -694,9 +694,9 @@ def digitize_image(image: np.ndarray, fs_hz: float, num_samples: int,
     return ImageReadout(out, info, maps)
 
 
-#: Heights (mm) of the calibration pulse at the standard gains (5, 10 and 20 mm/mV): a rising
-#: stroke whose foot gives one of them is believed even where the trace after the fall, which
-#: is the signal's first sample on some printers, lies far from it.
+#: Heights (mm) of the calibration pulse at the standard gains (5, 10 and 20 mm/mV): the gain
+#: snaps to them, and a rising stroke whose foot gives one of them is believed even where the
+#: trace after the fall, which is the signal's first sample on some printers, lies far from it.
 STANDARD_PULSE_MM = (5.0, 10.0, 20.0)
 
 #: Time from a pulse's falling edge to the signal's first sample when the page does not show
